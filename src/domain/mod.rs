@@ -1,0 +1,17 @@
+//! Pure rules of rooom. Nothing here imports `worker::`, so all of it compiles and is
+//! unit-tested natively (`cargo test`), in milliseconds.
+
+pub mod clock;
+pub mod crypto;
+pub mod email;
+pub mod host;
+pub mod names;
+pub mod password;
+pub mod profile;
+pub mod session;
+pub mod throttle;
+pub mod token;
+pub mod tree;
+
+/// Why an input was refused: a short human reason, shown under the field's name in a 422.
+pub type Invalid = &'static str;

@@ -1,0 +1,161 @@
+//! What every handler gets: the request, its parsed bits, configuration and bindings.
+
+use super::error::{ApiError, ApiResult};
+use crate::domain::Invalid;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use worker::{D1Database, Env, Request};
+
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// Deployment settings, read from vars and secrets once per request.
+pub struct Config {
+    pub app_host: String,
+    pub user_domain: String,
+    pub dev_mode: bool,
+    pub jwt_secret: Vec<u8>,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> ApiResult<Self> {
+        let text = |name: &str| -> Option<String> {
+            env.secret(name)
+                .map(|s| s.to_string())
+                .or_else(|_| env.var(name).map(|v| v.to_string()))
+                .ok()
+        };
+        let jwt_secret = text("JWT_SECRET").unwrap_or_default();
+        if jwt_secret.len() < 32 {
+            return Err(ApiError::internal(
+                "JWT_SECRET is missing or shorter than 32 bytes",
+            ));
+        }
+        Ok(Self {
+            app_host: text("APP_HOST").unwrap_or_else(|| "localhost:8787".into()),
+            user_domain: text("USER_DOMAIN").unwrap_or_else(|| "localhost:8787".into()),
+            dev_mode: text("DEV_MODE").as_deref() == Some("1"),
+            jwt_secret: jwt_secret.into_bytes(),
+        })
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.dev_mode {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// The app's origin, built from configuration (never from the request's `Host`).
+    pub fn app_origin(&self) -> String {
+        format!("{}://{}", self.scheme(), self.app_host)
+    }
+
+    pub fn tenant_url(&self, tenant: &str) -> String {
+        format!("{}://{tenant}.{}/", self.scheme(), self.user_domain)
+    }
+}
+
+pub struct Ctx {
+    pub req: Request,
+    pub env: Env,
+    pub config: Config,
+    pub now: i64,
+    pub params: Vec<String>,
+    pub client_ip: String,
+}
+
+impl Ctx {
+    pub fn db(&self) -> ApiResult<D1Database> {
+        Ok(self.env.d1("DB")?)
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.req.headers().get(name).ok().flatten()
+    }
+
+    pub fn param(&self, index: usize) -> &str {
+        self.params.get(index).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn user_agent(&self) -> String {
+        self.header("user-agent")
+            .unwrap_or_default()
+            .chars()
+            .take(256)
+            .collect()
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let header = self.header("cookie")?;
+        header.split(';').find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then(|| value.to_string())
+        })
+    }
+
+    /// Reads a JSON object body of at most 64 KiB, stopping early on bigger ones.
+    pub async fn json(&mut self) -> ApiResult<Body> {
+        let declared: Option<usize> = self.header("content-length").and_then(|v| v.parse().ok());
+        if declared.is_some_and(|len| len > MAX_JSON_BYTES) {
+            return Err(ApiError::too_large("JSON bodies are limited to 64 KiB"));
+        }
+        let mut bytes = Vec::new();
+        if let Ok(mut stream) = self.req.stream() {
+            while let Some(chunk) = stream.next().await {
+                bytes.extend_from_slice(&chunk?);
+                if bytes.len() > MAX_JSON_BYTES {
+                    return Err(ApiError::too_large("JSON bodies are limited to 64 KiB"));
+                }
+            }
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(Map::new()));
+        }
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(map)) => Ok(Body(map)),
+            Ok(_) => Err(ApiError::bad_request(
+                "MALFORMED_JSON",
+                "The body must be a JSON object",
+            )),
+            Err(_) => Err(ApiError::bad_request(
+                "MALFORMED_JSON",
+                "The body is not valid JSON",
+            )),
+        }
+    }
+
+    /// Per-IP and per-endpoint limit from the Workers rate-limit binding.
+    pub async fn rate_limit(&self, endpoint: &str) -> ApiResult<()> {
+        let limiter = self.env.rate_limiter("AUTH_LIMITER")?;
+        let outcome = limiter
+            .limit(format!("{endpoint}:{}", self.client_ip))
+            .await?;
+        if outcome.success {
+            Ok(())
+        } else {
+            Err(ApiError::rate_limited(60))
+        }
+    }
+}
+
+/// A parsed JSON object body with typed accessors that report bad fields.
+pub struct Body(pub Map<String, Value>);
+
+impl Body {
+    pub fn text(&self, key: &str) -> Result<Option<&str>, Invalid> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err("must be a string"),
+        }
+    }
+
+    pub fn required(&self, key: &str) -> Result<&str, Invalid> {
+        self.text(key)?.ok_or("is required")
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+}

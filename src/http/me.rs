@@ -1,0 +1,253 @@
+//! The signed-in user's own account (`/me`, `/me/password`).
+
+use super::ctx::Ctx;
+use super::error::{ApiError, ApiResult, Validation};
+use super::guard;
+use super::respond;
+use crate::domain::clock::DAY;
+use crate::domain::email::Email;
+use crate::domain::password::{self, NewPassword};
+use crate::domain::profile::{DisplayName, Preferences};
+use crate::domain::{crypto, token};
+use crate::store::tokens::{self, Purpose};
+use crate::store::users::{self, UserRow};
+use crate::store::{db, mail, messages, session_cache, tenants, throttle};
+use worker::Response;
+
+async fn me(ctx: &Ctx, user_id: &str) -> ApiResult<UserRow> {
+    users::by_id(&ctx.db()?, user_id)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)
+}
+
+pub async fn get(ctx: Ctx) -> ApiResult<Response> {
+    let caller = guard::caller(&ctx).await?;
+    respond::json(200, &me(&ctx, &caller.user_id).await?.to_json())
+}
+
+pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
+    let (user_id, _) = guard::session_caller(&ctx).await?;
+    let body = ctx.json().await?;
+    let user = me(&ctx, &user_id).await?;
+    let mut v = Validation::default();
+    let display_name = v.check(
+        "display_name",
+        body.text("display_name")
+            .and_then(|n| n.map(DisplayName::parse).transpose()),
+    );
+    let preferences = v.check(
+        "preferences",
+        body.get("preferences").map(Preferences::parse).transpose(),
+    );
+    let email = v.check(
+        "email",
+        body.text("email")
+            .and_then(|e| e.map(Email::parse).transpose()),
+    );
+    let current = v.check("current_password", body.text("current_password"));
+    let new_email = email.flatten().filter(|e| e.as_str() != user.email);
+    if new_email.is_some() && current.flatten().is_none() {
+        v.check::<()>(
+            "current_password",
+            Err("is required to change the email address"),
+        );
+    }
+    v.finish()?;
+    let db = ctx.db()?;
+    if let Some(new_email) = &new_email {
+        // Re-authenticate before an email change (ASVS 7.5.1).
+        if !guard::check_password(
+            &ctx,
+            &user.id,
+            current.flatten().unwrap_or(""),
+            Some(&user.password_hash),
+        )
+        .await?
+        {
+            return Err(ApiError::invalid_credentials(403));
+        }
+        if users::by_email(&db, new_email.as_str()).await?.is_some() {
+            return Err(ApiError::conflict(
+                "EMAIL_TAKEN",
+                "email",
+                "is already registered",
+            ));
+        }
+    }
+    let name = display_name.flatten();
+    let prefs = preferences.flatten().map(|p| p.to_json());
+    let updated = users::update_profile(
+        &db,
+        &user.id,
+        name.as_ref().map(DisplayName::as_str),
+        prefs.as_deref(),
+        new_email.as_ref().map(Email::as_str),
+    )
+    .await;
+    if let Err(error) = updated {
+        return Err(if db::is_unique_violation(&error, "users.email") {
+            ApiError::conflict("EMAIL_TAKEN", "email", "is already registered")
+        } else {
+            error.into()
+        });
+    }
+    if let Some(new_email) = &new_email {
+        announce_email_change(&ctx, &user, new_email).await?;
+    }
+    respond::json(200, &me(&ctx, &user.id).await?.to_json())
+}
+
+/// Verification to the new address, a notice to the old one, a line in the inbox.
+async fn announce_email_change(ctx: &Ctx, user: &UserRow, new_email: &Email) -> ApiResult<()> {
+    let db = ctx.db()?;
+    let (verify_token, digest) = token::new_opaque();
+    let text = format!(
+        "Your rooom email address was changed from {} to {}.",
+        user.email, new_email
+    );
+    db::batch(
+        &db,
+        vec![
+            tokens::insert_email_token(
+                &db,
+                &digest,
+                &user.id,
+                Purpose::Verify,
+                new_email.as_str(),
+                ctx.now,
+                ctx.now + DAY,
+            )?,
+            messages::insert(
+                &db,
+                &user.id,
+                "email_changed",
+                "Email address changed",
+                &text,
+                ctx.now,
+            )?,
+        ],
+    )
+    .await?;
+    let link = format!(
+        "{}/verify-email?token={verify_token}",
+        ctx.config.app_origin()
+    );
+    let verify = format!("Hello {},\n\nconfirm your new email address for rooom:\n{link}\n\nThe link works once, for 24 hours.", user.username);
+    mail::send(
+        &ctx.env,
+        ctx.config.dev_mode,
+        mail::Mail {
+            to: new_email.as_str(),
+            subject: "Confirm your email",
+            text: verify,
+        },
+        ctx.now,
+    )
+    .await?;
+    let notice = format!("{text}\nIf you did not do this, reset your password now.");
+    mail::send(
+        &ctx.env,
+        ctx.config.dev_mode,
+        mail::Mail {
+            to: &user.email,
+            subject: "Your email address was changed",
+            text: notice,
+        },
+        ctx.now,
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn change_password(mut ctx: Ctx) -> ApiResult<Response> {
+    ctx.rate_limit("password-change").await?;
+    let (user_id, session_id) = guard::session_caller(&ctx).await?;
+    let body = ctx.json().await?;
+    let user = me(&ctx, &user_id).await?;
+    let mut v = Validation::default();
+    let current = v
+        .check("current_password", body.required("current_password"))
+        .map(str::to_string);
+    let new_password = v.check(
+        "new_password",
+        body.required("new_password")
+            .and_then(|p| NewPassword::parse(p, &[&user.username, &user.email])),
+    );
+    v.finish()?;
+    let (Some(current), Some(new_password)) = (current, new_password) else {
+        unreachable!("validation passed")
+    };
+    if !guard::check_password(&ctx, &user.id, &current, Some(&user.password_hash)).await? {
+        return Err(ApiError::invalid_credentials(403));
+    }
+    let db = ctx.db()?;
+    let hash = password::hash(&new_password, &crypto::random());
+    db::batch(
+        &db,
+        vec![
+            users::set_password(&db, &user.id, &hash)?,
+            messages::insert(
+                &db,
+                &user.id,
+                "password_changed",
+                "Password changed",
+                "Your password was changed, and your other sessions were signed out.",
+                ctx.now,
+            )?,
+        ],
+    )
+    .await?;
+    guard::end_sessions(&ctx, &user.id, Some(&session_id)).await?;
+    let text = "Your rooom password was changed. If you did not do this, reset it now.".to_string();
+    mail::send(
+        &ctx.env,
+        ctx.config.dev_mode,
+        mail::Mail {
+            to: &user.email,
+            subject: "Your password was changed",
+            text,
+        },
+        ctx.now,
+    )
+    .await?;
+    respond::no_content()
+}
+
+/// Deletes the account and everything of its personal tenant (DESIGN §5, API `DELETE /me`).
+pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
+    ctx.rate_limit("delete-account").await?;
+    let (user_id, _) = guard::session_caller(&ctx).await?;
+    let body = ctx.json().await?;
+    let user = me(&ctx, &user_id).await?;
+    let candidate = body.text("password").ok().flatten().unwrap_or("");
+    if !guard::check_password(&ctx, &user.id, candidate, Some(&user.password_hash)).await? {
+        return Err(ApiError::invalid_credentials(403));
+    }
+    let db = ctx.db()?;
+    let tenant = tenants::personal_of(&db, &user.id).await?;
+    let room_ids = match &tenant {
+        Some(t) => tenants::room_ids(&db, &t.id).await?,
+        None => vec![],
+    };
+    // KV first (a stale cache entry must not outlive the rows), then the rows in one
+    // transaction, then the bytes nothing points at any more.
+    let sessions = crate::store::sessions::list_for_user(&db, &user.id).await?;
+    session_cache::forget(
+        &ctx.env,
+        &sessions.into_iter().map(|s| s.id).collect::<Vec<_>>(),
+    )
+    .await?;
+    let mut statements = Vec::new();
+    if let Some(t) = &tenant {
+        statements.push(tenants::delete(&db, &t.id)?);
+    }
+    statements.push(users::delete(&db, &user.id)?);
+    db::batch(&db, statements).await?;
+    throttle::clear(&db, &format!("account:{}", user.id)).await?;
+    if let Some(t) = &tenant {
+        tenants::discard(&ctx.env, &t.id, &room_ids).await?;
+    }
+    let mut response = respond::no_content()?;
+    guard::clear_refresh_cookie(&mut response)?;
+    Ok(response)
+}

@@ -1,0 +1,142 @@
+//! The HTTP layer: classify the host, route, run the handler, finish the response.
+
+pub mod routes;
+
+#[cfg(target_arch = "wasm32")]
+mod app_pages;
+#[cfg(target_arch = "wasm32")]
+mod auth;
+#[cfg(target_arch = "wasm32")]
+mod ctx;
+#[cfg(target_arch = "wasm32")]
+mod error;
+#[cfg(target_arch = "wasm32")]
+mod guard;
+#[cfg(target_arch = "wasm32")]
+mod me;
+#[cfg(target_arch = "wasm32")]
+mod messages;
+#[cfg(target_arch = "wasm32")]
+mod recovery;
+#[cfg(target_arch = "wasm32")]
+mod respond;
+#[cfg(target_arch = "wasm32")]
+mod sessions;
+#[cfg(target_arch = "wasm32")]
+mod site;
+#[cfg(target_arch = "wasm32")]
+mod system;
+#[cfg(target_arch = "wasm32")]
+mod tokens;
+
+#[cfg(target_arch = "wasm32")]
+pub use entry::handle;
+
+#[cfg(target_arch = "wasm32")]
+mod entry {
+    use super::ctx::{Config, Ctx};
+    use super::error::{ApiError, ApiResult};
+    use super::respond::{self, Plane};
+    use super::routes::{resolve, Endpoint, Resolved};
+    use super::*;
+    use crate::domain::host::{self, Plane as HostPlane};
+    use worker::{console_error, console_log, Date, Env, Request, Response};
+
+    /// Serves one request; never fails (errors become responses) and logs one line.
+    pub async fn handle(req: Request, env: Env) -> Response {
+        let now = Date::now().as_millis() as i64;
+        let request_id = respond::new_request_id(now);
+        let method = req.method().to_string();
+        let host = req.headers().get("host").ok().flatten().unwrap_or_default();
+        let path = req.path();
+        let https = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
+        let (plane, result) = route(req, env, now, &host).await;
+        let mut response = result.unwrap_or_else(|error| {
+            if let Some(detail) = &error.internal {
+                let line = serde_json::json!({"request_id": request_id, "error": detail});
+                console_error!("{line}");
+            }
+            error.into_response()
+        });
+        respond::finish(&mut response, plane, &request_id, https);
+        let line = serde_json::json!({
+            "request_id": request_id, "method": method, "host": host, "path": path,
+            "status": response.status_code(), "duration_ms": Date::now().as_millis() as i64 - now,
+        });
+        console_log!("{line}");
+        response
+    }
+
+    async fn route(req: Request, env: Env, now: i64, host: &str) -> (Plane, ApiResult<Response>) {
+        let config = match Config::from_env(&env) {
+            Ok(config) => config,
+            Err(error) => return (Plane::Api, Err(error)),
+        };
+        match host::classify(host, &config.app_host, &config.user_domain) {
+            HostPlane::App => {}
+            HostPlane::Tenant(name) => {
+                let url = config.tenant_url(name.as_str());
+                return (Plane::Tenant, site::serve(&req, &env, &name, &url).await);
+            }
+            HostPlane::Unknown => return (Plane::Tenant, site::not_found_page()),
+        }
+        let path = req.path();
+        let Some(api_path) = path.strip_prefix("/api/v1") else {
+            return (Plane::AppPage, app_pages::serve(&req));
+        };
+        let method = req.method().to_string();
+        let result = match resolve(&method, api_path) {
+            Resolved::Found(endpoint, params) => {
+                let client_ip = req
+                    .headers()
+                    .get("cf-connecting-ip")
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| "unknown".into());
+                let ctx = Ctx {
+                    req,
+                    env,
+                    config,
+                    now,
+                    params,
+                    client_ip,
+                };
+                dispatch(endpoint, ctx).await
+            }
+            Resolved::WrongMethod(allow) => Err(ApiError::method_not_allowed(&allow)),
+            Resolved::NotFound => Err(ApiError::not_found()),
+        };
+        (Plane::Api, result)
+    }
+
+    async fn dispatch(endpoint: Endpoint, ctx: Ctx) -> ApiResult<Response> {
+        use Endpoint::*;
+        match endpoint {
+            Health => system::health(ctx).await,
+            OpenApi => system::openapi(ctx).await,
+            DevOutbox => system::outbox(ctx).await,
+            DevArgon2 => system::argon2(ctx).await,
+            Register => auth::register(ctx).await,
+            VerifyEmail => auth::verify_email(ctx).await,
+            Login => auth::login(ctx).await,
+            Refresh => auth::refresh(ctx).await,
+            Logout => auth::logout(ctx).await,
+            LogoutAll => auth::logout_all(ctx).await,
+            OtpRequest => recovery::otp_request(ctx).await,
+            OtpVerify => recovery::otp_verify(ctx).await,
+            PasswordForgot => recovery::forgot(ctx).await,
+            PasswordReset => recovery::reset(ctx).await,
+            GetMe => me::get(ctx).await,
+            UpdateMe => me::update(ctx).await,
+            DeleteMe => me::delete(ctx).await,
+            ChangePassword => me::change_password(ctx).await,
+            ListSessions => sessions::list(ctx).await,
+            RevokeSession => sessions::revoke(ctx).await,
+            ListTokens => tokens::list(ctx).await,
+            CreateToken => tokens::create(ctx).await,
+            DeleteToken => tokens::delete(ctx).await,
+            ListMessages => messages::list(ctx).await,
+            ReadMessage => messages::read(ctx).await,
+        }
+    }
+}

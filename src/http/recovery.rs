@@ -1,0 +1,227 @@
+//! Signing in without a password: one-time codes by mail, and password reset.
+//! Both answer the same for unknown addresses, so they reveal no accounts.
+
+use super::auth::sign_in;
+use super::ctx::Ctx;
+use super::error::{ApiError, ApiResult, Validation};
+use super::guard;
+use super::respond;
+use crate::domain::clock::{HOUR, MINUTE};
+use crate::domain::email::Email;
+use crate::domain::password::{self, NewPassword};
+use crate::domain::{crypto, token};
+use crate::store::tokens::{self, Purpose};
+use crate::store::users::{self, UserRow};
+use crate::store::{db, mail, messages, throttle};
+use serde_json::json;
+use worker::Response;
+
+/// Mails per address and purpose per hour; more are dropped silently.
+const MAILS_PER_HOUR: i64 = 5;
+
+fn accepted() -> ApiResult<Response> {
+    respond::json(202, &json!({}))
+}
+
+async fn parse_email(ctx: &mut Ctx) -> ApiResult<Email> {
+    let body = ctx.json().await?;
+    let mut v = Validation::default();
+    let email = v.check("email", body.required("email").and_then(Email::parse));
+    v.finish()?;
+    Ok(email.expect("validation passed"))
+}
+
+/// The account behind an address, if a mail of this purpose may go to it now.
+async fn mail_target(ctx: &Ctx, email: &Email, purpose: &str) -> ApiResult<Option<UserRow>> {
+    let db = ctx.db()?;
+    let Some(user) = users::by_email(&db, email.as_str()).await? else {
+        return Ok(None);
+    };
+    let allowed = throttle::allow_mail(
+        &db,
+        &format!("{purpose}:{}", user.id),
+        MAILS_PER_HOUR,
+        ctx.now,
+    )
+    .await?;
+    Ok(allowed.then_some(user))
+}
+
+pub async fn otp_request(mut ctx: Ctx) -> ApiResult<Response> {
+    ctx.rate_limit("otp-request").await?;
+    let email = parse_email(&mut ctx).await?;
+    if let Some(user) = mail_target(&ctx, &email, "otp").await? {
+        let db = ctx.db()?;
+        let code = token::new_otp_code();
+        let digest = token::otp_digest(&ctx.config.jwt_secret, &user.id, &code);
+        db::batch(
+            &db,
+            vec![
+                tokens::spend_all_codes(&db, &user.id, ctx.now)?,
+                tokens::insert_email_token(
+                    &db,
+                    &digest,
+                    &user.id,
+                    Purpose::Otp,
+                    &user.email,
+                    ctx.now,
+                    ctx.now + 15 * MINUTE,
+                )?,
+            ],
+        )
+        .await?;
+        let text = format!("Your rooom sign-in code is {code}\n\nIt works once, for 15 minutes. If you did not ask for it, ignore this mail.");
+        mail::send(
+            &ctx.env,
+            ctx.config.dev_mode,
+            mail::Mail {
+                to: &user.email,
+                subject: "Your sign-in code",
+                text,
+            },
+            ctx.now,
+        )
+        .await?;
+    }
+    accepted()
+}
+
+pub async fn otp_verify(mut ctx: Ctx) -> ApiResult<Response> {
+    ctx.rate_limit("otp-verify").await?;
+    let body = ctx.json().await?;
+    let email = body
+        .text("email")
+        .ok()
+        .flatten()
+        .and_then(|e| Email::parse(e).ok());
+    let code = body
+        .text("code")
+        .ok()
+        .flatten()
+        .map(str::trim)
+        .unwrap_or("")
+        .to_string();
+    let db = ctx.db()?;
+    let user = match email {
+        Some(email) => users::by_email(&db, email.as_str()).await?,
+        None => None,
+    };
+    let Some(user) = user else {
+        return Err(ApiError::invalid_credentials(401));
+    };
+    let digest = token::otp_digest(&ctx.config.jwt_secret, &user.id, &code);
+    if tokens::spend_email_token(&db, &digest, Purpose::Otp, ctx.now)
+        .await?
+        .is_none()
+    {
+        tokens::count_wrong_code(&db, &user.id, ctx.now).await?;
+        return Err(ApiError::invalid_credentials(401));
+    }
+    // The code proved the mailbox is theirs.
+    let statements = vec![
+        tokens::spend_all_codes(&db, &user.id, ctx.now)?,
+        users::mark_verified(&db, &user.id, &user.email)?,
+    ];
+    let user = UserRow {
+        email_verified: 1,
+        ..user
+    };
+    sign_in(&ctx, &user, statements).await
+}
+
+pub async fn forgot(mut ctx: Ctx) -> ApiResult<Response> {
+    ctx.rate_limit("password-forgot").await?;
+    let email = parse_email(&mut ctx).await?;
+    if let Some(user) = mail_target(&ctx, &email, "reset").await? {
+        let db = ctx.db()?;
+        let (reset_token, digest) = token::new_opaque();
+        db::batch(
+            &db,
+            vec![tokens::insert_email_token(
+                &db,
+                &digest,
+                &user.id,
+                Purpose::Reset,
+                &user.email,
+                ctx.now,
+                ctx.now + HOUR,
+            )?],
+        )
+        .await?;
+        let link = format!(
+            "{}/reset-password?token={reset_token}",
+            ctx.config.app_origin()
+        );
+        let text = format!("Hello {},\n\nchoose a new rooom password here:\n{link}\n\nThe link works once, for one hour. If you did not ask for it, ignore this mail; your password stays as it is.", user.username);
+        mail::send(
+            &ctx.env,
+            ctx.config.dev_mode,
+            mail::Mail {
+                to: &user.email,
+                subject: "Reset your password",
+                text,
+            },
+            ctx.now,
+        )
+        .await?;
+    }
+    accepted()
+}
+
+pub async fn reset(mut ctx: Ctx) -> ApiResult<Response> {
+    ctx.rate_limit("password-reset").await?;
+    let body = ctx.json().await?;
+    let invalid = || {
+        ApiError::bad_request(
+            "INVALID_TOKEN",
+            "This reset link is invalid, used or expired",
+        )
+    };
+    let digest = token::digest(body.text("token").ok().flatten().unwrap_or(""));
+    let db = ctx.db()?;
+    // Look before spending, so a refused new password does not burn the link.
+    #[derive(serde::Deserialize)]
+    struct Pending {
+        user_id: String,
+    }
+    let sql = "SELECT user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
+               WHERE t.token_hash = ?1 AND t.purpose = 'reset' AND t.used_at IS NULL AND t.expires_at > ?2 AND t.email = u.email";
+    let pending: Option<Pending> = db::first(&db, sql, &[(&digest).into(), ctx.now.into()]).await?;
+    let user = match pending {
+        Some(p) => users::by_id(&db, &p.user_id).await?.ok_or_else(invalid)?,
+        None => return Err(invalid()),
+    };
+    let mut v = Validation::default();
+    let new_password = v.check(
+        "new_password",
+        body.required("new_password")
+            .and_then(|p| NewPassword::parse(p, &[&user.username, &user.email])),
+    );
+    v.finish()?;
+    let hash = password::hash(&new_password.expect("validation passed"), &crypto::random());
+    if tokens::spend_email_token(&db, &digest, Purpose::Reset, ctx.now)
+        .await?
+        .is_none()
+    {
+        return Err(invalid());
+    }
+    db::batch(
+        &db,
+        vec![
+            users::set_password(&db, &user.id, &hash)?,
+            messages::insert(
+                &db,
+                &user.id,
+                "password_changed",
+                "Password changed",
+                "Your password was reset through a mailed link, and every session was signed out.",
+                ctx.now,
+            )?,
+        ],
+    )
+    .await?;
+    guard::end_sessions(&ctx, &user.id, None).await?;
+    // A successful reset also lifts any sign-in throttle on the account.
+    throttle::clear(&db, &format!("account:{}", user.id)).await?;
+    respond::no_content()
+}

@@ -1,0 +1,74 @@
+//! Building responses, and the headers every response gets.
+
+use super::error::ApiResult;
+use crate::domain::crypto;
+use serde::Serialize;
+use worker::Response;
+
+pub fn json<T: Serialize>(status: u16, body: &T) -> ApiResult<Response> {
+    Ok(Response::from_json(body)?.with_status(status))
+}
+
+pub fn no_content() -> ApiResult<Response> {
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// Which headers a response gets depends on the plane it was served from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Plane {
+    Api,
+    AppPage,
+    Tenant,
+}
+
+const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+
+/// Adds the request id and security headers. HSTS only over https, where it means something.
+pub fn finish(response: &mut Response, plane: Plane, request_id: &str, https: bool) {
+    let headers = response.headers_mut();
+    let is_html = headers
+        .get("content-type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.starts_with("text/html"));
+    let set = |name: &str, value: &str| {
+        let _ = headers.set(name, value);
+    };
+    set("x-request-id", request_id);
+    set("x-content-type-options", "nosniff");
+    if https {
+        set(
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
+    }
+    match plane {
+        Plane::Api => {
+            set(
+                "content-security-policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            );
+            set("referrer-policy", "no-referrer");
+            set("cache-control", "no-store");
+        }
+        Plane::AppPage => {
+            set("content-security-policy", APP_CSP);
+            set("referrer-policy", "no-referrer");
+            set("x-frame-options", "DENY");
+        }
+        Plane::Tenant => {
+            // Platform cookies never reach or leave a tenant host.
+            let _ = headers.delete("set-cookie");
+            let _ = headers.set("referrer-policy", "strict-origin-when-cross-origin");
+            if is_html {
+                let _ = headers.set("content-security-policy", "frame-ancestors 'self'");
+                let _ = headers.set("x-frame-options", "SAMEORIGIN");
+            }
+        }
+    }
+}
+
+pub fn new_request_id(now: i64) -> String {
+    crypto::uuid_v7(now as u64)
+}

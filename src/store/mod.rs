@@ -1,0 +1,13 @@
+//! Thin adapters over the bindings: D1 (`db`), KV (`session_cache`), R2 (`files`), mail.
+//! SQL lives here, next to the row types it fills; rules live in `crate::domain`.
+
+pub mod db;
+pub mod files;
+pub mod mail;
+pub mod messages;
+pub mod session_cache;
+pub mod sessions;
+pub mod tenants;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
