@@ -24,8 +24,8 @@ pub struct Caller {
 pub enum Via {
     /// A signed-in session (access token).
     Session(String),
-    /// A personal access token (read tokens are already held to GET and HEAD).
-    Token,
+    /// A personal access token; read-only ones may only GET and HEAD.
+    Token { read_only: bool },
 }
 
 impl Caller {
@@ -33,7 +33,7 @@ impl Caller {
     pub fn session_id(&self) -> ApiResult<&str> {
         match &self.via {
             Via::Session(id) => Ok(id),
-            Via::Token => Err(ApiError::forbidden(
+            Via::Token { .. } => Err(ApiError::forbidden(
                 "SESSION_REQUIRED",
                 "This needs a signed-in session, not an access token",
             )),
@@ -41,44 +41,36 @@ impl Caller {
     }
 }
 
-/// Authenticates `Authorization: Bearer …`; anything missing or wrong is a 401.
+/// Authenticates `Authorization: Bearer …`; anything missing or wrong is a 401, and a
+/// read-only token used for a write is a 403.
 pub async fn caller(ctx: &Ctx) -> ApiResult<Caller> {
-    let header = ctx.header("authorization").unwrap_or_default();
-    let bearer = header
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let bearer = bearer.ok_or_else(ApiError::unauthenticated)?;
-    let db = ctx.db()?;
-    if token::is_pat(bearer) {
-        let pat = tokens::pat_by_digest(&db, &token::digest(bearer), ctx.now).await?;
-        let pat = pat.ok_or_else(ApiError::unauthenticated)?;
-        let reads_only = matches!(ctx.req.method(), Method::Get | Method::Head);
-        if pat.scope == "read" && !reads_only {
-            return Err(ApiError::forbidden(
-                "INSUFFICIENT_SCOPE",
-                "This token may only read",
-            ));
-        }
-        return Ok(Caller {
-            user_id: pat.user_id,
-            via: Via::Token,
-        });
+    let caller = authenticate(ctx).await?;
+    let reads_only = matches!(ctx.req.method(), Method::Get | Method::Head);
+    if matches!(caller.via, Via::Token { read_only: true }) && !reads_only {
+        return Err(ApiError::forbidden("INSUFFICIENT_SCOPE", "This token may only read"));
     }
-    let subject = token::verify_access(&ctx.config.jwt_secret, bearer, ctx.now)
-        .ok_or_else(ApiError::unauthenticated)?;
+    Ok(caller)
+}
+
+async fn authenticate(ctx: &Ctx) -> ApiResult<Caller> {
+    let header = ctx.header("authorization").unwrap_or_default();
+    let bearer = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
+    let bearer = bearer.ok_or_else(ApiError::unauthenticated)?;
+    if token::is_pat(bearer) {
+        let pat = tokens::pat_by_digest(&ctx.db()?, &token::digest(bearer), ctx.now).await?;
+        let pat = pat.ok_or_else(ApiError::unauthenticated)?;
+        return Ok(Caller { user_id: pat.user_id, via: Via::Token { read_only: pat.scope == "read" } });
+    }
+    let subject = token::verify_access(&ctx.config.jwt_secret, bearer, ctx.now).ok_or_else(ApiError::unauthenticated)?;
     if !session_is_live(ctx, &subject.session_id, &subject.user_id).await? {
         return Err(ApiError::unauthenticated());
     }
-    Ok(Caller {
-        user_id: subject.user_id,
-        via: Via::Session(subject.session_id),
-    })
+    Ok(Caller { user_id: subject.user_id, via: Via::Session(subject.session_id) })
 }
 
 /// A signed-in session (not a personal access token) and its id.
 pub async fn session_caller(ctx: &Ctx) -> ApiResult<(String, String)> {
-    let caller = caller(ctx).await?;
+    let caller = authenticate(ctx).await?;
     let session_id = caller.session_id()?.to_string();
     Ok((caller.user_id, session_id))
 }
