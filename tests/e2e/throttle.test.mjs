@@ -1,0 +1,132 @@
+// Login throttling (docs/accounts.md, "No enumeration, throttling"): per account five
+// failures are free and per client IP thirty; each further failure doubles a wait that
+// starts at 1 s, during which login answers 429 with Retry-After without checking the
+// password. So after 5 (30) failures the next try is still checked; the 6th (31st)
+// failure starts the wait. Never a permanent lockout, and mail-based sign-in and reset
+// keep working while a login is throttled.
+
+import assert from 'node:assert/strict';
+import {
+  test, api, register, login, outbox, nextMail, sleep, uniqueName, randomIp, strongPassword,
+  OTP_RE, RESET_LINK_RE,
+} from '../lib/client.mjs';
+import { assertStatus, assertError, assertRetryAfter, assertTokenResponse } from '../lib/expect.mjs';
+
+/** `n` failed logins as `loginName`, each from its own IP (so only the account counter counts). */
+async function failLogins(loginName, n, forms = [loginName]) {
+  for (let i = 0; i < n; i++) {
+    const res = await login(forms[i % forms.length], `wrong-password-${i}`, { ip: randomIp() });
+    assertError(res, 401, 'INVALID_CREDENTIALS');
+  }
+}
+
+test('five failures on one account are free: the right password still signs in', async () => {
+  const u = await register();
+  await failLogins(u.username, 5);
+
+  const res = await login(u.username, u.password, { ip: randomIp() });
+
+  assertTokenResponse(res, 200, { id: u.user.id });
+});
+
+test('after a sixth failure even the right password gets 429 with Retry-After', async () => {
+  const u = await register();
+  await failLogins(u.username, 6);
+
+  const res = await login(u.username, u.password, { ip: randomIp() });
+
+  assertError(res, 429, 'RATE_LIMITED');
+  const wait = assertRetryAfter(res);
+  assert.ok(wait <= 2, `the first wait is about 1 s (got Retry-After ${wait})`);
+  assert.equal(res.headers.getSetCookie().length, 0, 'no cookie on a throttled login');
+});
+
+test('a successful login clears the account counter', async () => {
+  const u = await register();
+  await failLogins(u.username, 5);
+  assertStatus(await login(u.username, u.password, { ip: randomIp() }), 200);
+  await failLogins(u.username, 5);
+
+  const res = await login(u.username, u.password, { ip: randomIp() });
+
+  assertTokenResponse(res, 200, { id: u.user.id });
+});
+
+test('the account counter uses the case-folded login, whatever form is typed', async () => {
+  const u = await register();
+  await failLogins(u.username, 6, [u.username, u.username.toUpperCase()]);
+
+  const res = await login(u.username.toUpperCase(), u.password, { ip: randomIp() });
+
+  assertError(res, 429, 'RATE_LIMITED');
+});
+
+test('a throttled account is never locked for good: after Retry-After the right password works', async () => {
+  const u = await register();
+  await failLogins(u.username, 6);
+  const throttled = await login(u.username, u.password, { ip: randomIp() });
+  assertError(throttled, 429, 'RATE_LIMITED');
+  const wait = assertRetryAfter(throttled);
+
+  await sleep(wait * 1000 + 250);
+  const res = await login(u.username, u.password, { ip: randomIp() });
+
+  assertTokenResponse(res, 200, { id: u.user.id });
+});
+
+test('unknown accounts are throttled exactly like known ones', async () => {
+  const ghost = uniqueName('ghost');
+  await failLogins(ghost, 6);
+
+  const res = await login(ghost, 'wrong-password', { ip: randomIp() });
+
+  assertError(res, 429, 'RATE_LIMITED');
+});
+
+test('thirty-one failures from one IP over different logins throttle that IP for everyone', async () => {
+  const ip = randomIp();
+  const victim = await register({ ip: randomIp() });
+  for (let i = 1; i <= 31; i++) {
+    const res = await login(uniqueName('probe'), 'wrong-password', { ip });
+    assert.equal(res.status, 401, `failure ${i} of 31 is still answered (a 429 here means a limit below the per-IP allowance): ${res.status} ${res.text}`);
+  }
+
+  const next = await login(uniqueName('probe'), 'wrong-password', { ip });
+  const victimFromThatIp = await login(victim.username, victim.password, { ip });
+  const victimElsewhere = await login(victim.username, victim.password, { ip: randomIp() });
+
+  assertError(next, 429, 'RATE_LIMITED');
+  assertError(victimFromThatIp, 429, 'RATE_LIMITED');
+  assertTokenResponse(victimElsewhere, 200, { id: victim.user.id });
+});
+
+test('password reset and one-time codes keep working while the login is throttled', async () => {
+  const u = await register();
+  // Mail first, so the throttle window is not spent waiting for the outbox.
+  const before = await outbox(u.email);
+  assertStatus(await api('POST', '/auth/password/forgot', { body: { email: u.email } }), 202);
+  const resetMail = await nextMail(u.email, RESET_LINK_RE, before);
+  await failLogins(u.username, 6);
+  assertError(await login(u.username, u.password, { ip: randomIp() }), 429, 'RATE_LIMITED');
+  const beforeOtp = await outbox(u.email);
+  const otpRequest = await api('POST', '/auth/otp/request', { body: { email: u.email }, ip: randomIp() });
+  const code = (await nextMail(u.email, OTP_RE, beforeOtp)).match[1];
+  const newPassword = strongPassword();
+
+  const otp = await api('POST', '/auth/otp/verify', { body: { email: u.email, code }, ip: randomIp() });
+  const reset = await api('POST', '/auth/password/reset', {
+    body: { token: decodeURIComponent(resetMail.match[2]), new_password: newPassword },
+    ip: randomIp(),
+  });
+
+  assertStatus(otpRequest, 202);
+  assertTokenResponse(otp, 200, { id: u.user.id });
+  assertStatus(reset, 204);
+  let res;
+  for (let i = 0; i < 20; i++) {
+    res = await login(u.username, newPassword, { ip: randomIp() });
+    if (res.status !== 429) break;
+    await sleep(assertRetryAfter(res) * 1000 + 100);
+  }
+  assertTokenResponse(res, 200, { id: u.user.id });
+});
