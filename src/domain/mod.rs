@@ -5,6 +5,7 @@ pub mod clock;
 pub mod crypto;
 pub mod email;
 pub mod host;
+pub mod mails;
 pub mod names;
 pub mod password;
 pub mod profile;

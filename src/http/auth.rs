@@ -4,7 +4,7 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard::{self, NewSession};
 use super::respond;
-use crate::domain::clock::{rfc3339, DAY};
+use crate::domain::clock::rfc3339;
 use crate::domain::email::Email;
 use crate::domain::names::TenantName;
 use crate::domain::password::{self, NewPassword};
@@ -13,7 +13,7 @@ use crate::domain::{crypto, token, tree};
 use crate::store::tenants::{self, NewTenant};
 use crate::store::tokens::{self, Purpose};
 use crate::store::users::{self, UserRow};
-use crate::store::{db, files, mail, messages, session_cache, sessions};
+use crate::store::{db, files, messages, session_cache, sessions};
 use serde_json::json;
 use worker::Response;
 
@@ -85,22 +85,15 @@ pub async fn register(mut ctx: Ctx) -> ApiResult<Response> {
         now,
     };
     let session = NewSession::start(&ctx, &user.id);
-    let (verify_token, verify_digest) = token::new_opaque();
+    let (verify_statement, verify_mail) =
+        guard::verification(&ctx, &user.id, &user.username, &user.email)?;
 
     // Bytes first, then the rows that point at them, in one transaction.
     tenants::write_tree(&ctx.env, &tenant).await?;
     let mut statements = vec![users::insert(&db, &user)?];
     statements.extend(tenants::insert(&db, &tenant)?);
     statements.extend(session.statements(&ctx)?);
-    statements.push(tokens::insert_email_token(
-        &db,
-        &verify_digest,
-        &user.id,
-        Purpose::Verify,
-        &user.email,
-        now,
-        now + DAY,
-    )?);
+    statements.push(verify_statement);
     statements.push(messages::insert(&db, &user.id, "welcome", "Welcome to rooom", "Your rooms live at your own subdomain. Verify your email to keep your account recoverable.", now)?);
     if let Err(error) = db::batch(&db, statements).await {
         files::delete_prefix(&ctx.env, &tree::tenant_prefix(&tenant_id)).await?;
@@ -115,22 +108,7 @@ pub async fn register(mut ctx: Ctx) -> ApiResult<Response> {
         });
     }
 
-    let link = format!(
-        "{}/verify-email?token={verify_token}",
-        ctx.config.app_origin()
-    );
-    let text = format!("Hello {},\n\nconfirm your email address for rooom:\n{link}\n\nThe link works once, for 24 hours.", user.username);
-    mail::send(
-        &ctx.env,
-        ctx.config.dev_mode,
-        mail::Mail {
-            to: &user.email,
-            subject: "Confirm your email",
-            text,
-        },
-        now,
-    )
-    .await?;
+    ctx.mail(&user.email, verify_mail).await?;
 
     let extra =
         json!({"tenant": {"slug": user.username, "url": ctx.config.tenant_url(&user.username)}});
@@ -275,7 +253,7 @@ fn invalid_refresh() -> ApiError {
     ApiError::new(401, "INVALID_TOKEN", "The refresh token is not valid")
 }
 
-async fn end_session(ctx: &Ctx, session_id: &str) -> ApiResult<()> {
+pub(super) async fn end_session(ctx: &Ctx, session_id: &str) -> ApiResult<()> {
     let db = ctx.db()?;
     db::run(
         &db,
@@ -285,40 +263,4 @@ async fn end_session(ctx: &Ctx, session_id: &str) -> ApiResult<()> {
     .await?;
     session_cache::forget(&ctx.env, &[session_id.to_string()]).await?;
     Ok(())
-}
-
-/// The session to end: from the bearer token, or else from the refresh cookie.
-async fn current_session(ctx: &Ctx) -> ApiResult<Option<(String, String)>> {
-    if ctx.header("authorization").is_some() {
-        return guard::session_caller(ctx).await.map(Some);
-    }
-    let Some(cookie) = ctx.cookie(guard::REFRESH_COOKIE) else {
-        return Err(ApiError::unauthenticated());
-    };
-    guard::require_same_origin(ctx)?;
-    let db = ctx.db()?;
-    let Some(found) = sessions::find_refresh(&db, &token::digest(&cookie)).await? else {
-        return Ok(None);
-    };
-    Ok(sessions::by_id(&db, &found.session_id)
-        .await?
-        .map(|s| (s.user_id, s.id)))
-}
-
-pub async fn logout(ctx: Ctx) -> ApiResult<Response> {
-    if let Some((_, session_id)) = current_session(&ctx).await? {
-        end_session(&ctx, &session_id).await?;
-    }
-    let mut response = respond::no_content()?;
-    guard::clear_refresh_cookie(&mut response)?;
-    Ok(response)
-}
-
-pub async fn logout_all(ctx: Ctx) -> ApiResult<Response> {
-    if let Some((user_id, _)) = current_session(&ctx).await? {
-        guard::end_sessions(&ctx, &user_id, None).await?;
-    }
-    let mut response = respond::no_content()?;
-    guard::clear_refresh_cookie(&mut response)?;
-    Ok(response)
 }

@@ -1,7 +1,9 @@
 //! What every handler gets: the request, its parsed bits, configuration and bindings.
 
 use super::error::{ApiError, ApiResult};
+use crate::domain::mails::Letter;
 use crate::domain::Invalid;
+use crate::store::mail;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use worker::{D1Database, Env, Request};
@@ -123,6 +125,16 @@ impl Ctx {
                 "The body is not valid JSON",
             )),
         }
+    }
+
+    /// Sends a mail (the dev outbox when `DEV_MODE = "1"`).
+    pub async fn mail(&self, to: &str, letter: Letter) -> ApiResult<()> {
+        Ok(mail::send(&self.env, self.config.dev_mode, to, letter, self.now).await?)
+    }
+
+    /// A link into the web app, e.g. `app_link("/verify-email", token)`.
+    pub fn app_link(&self, page: &str, token: &str) -> String {
+        format!("{}{page}?token={token}", self.config.app_origin())
     }
 
     /// Per-IP and per-endpoint limit from the Workers rate-limit binding.

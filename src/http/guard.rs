@@ -4,12 +4,15 @@
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::respond;
+use crate::domain::clock::DAY;
+use crate::domain::mails::{self, Letter};
 use crate::domain::session::Lifetime;
 use crate::domain::{crypto, password, throttle, token};
 use crate::store::sessions::{self, SessionRow};
 use crate::store::throttle as counters;
+use crate::store::tokens::Purpose;
 use crate::store::users::UserRow;
-use crate::store::{session_cache, tokens};
+use crate::store::{db, messages, session_cache, tokens, users};
 use serde_json::{json, Value};
 use worker::{D1PreparedStatement, Method, Response};
 
@@ -47,25 +50,40 @@ pub async fn caller(ctx: &Ctx) -> ApiResult<Caller> {
     let caller = authenticate(ctx).await?;
     let reads_only = matches!(ctx.req.method(), Method::Get | Method::Head);
     if matches!(caller.via, Via::Token { read_only: true }) && !reads_only {
-        return Err(ApiError::forbidden("INSUFFICIENT_SCOPE", "This token may only read"));
+        return Err(ApiError::forbidden(
+            "INSUFFICIENT_SCOPE",
+            "This token may only read",
+        ));
     }
     Ok(caller)
 }
 
 async fn authenticate(ctx: &Ctx) -> ApiResult<Caller> {
     let header = ctx.header("authorization").unwrap_or_default();
-    let bearer = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
+    let bearer = header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
     let bearer = bearer.ok_or_else(ApiError::unauthenticated)?;
     if token::is_pat(bearer) {
         let pat = tokens::pat_by_digest(&ctx.db()?, &token::digest(bearer), ctx.now).await?;
         let pat = pat.ok_or_else(ApiError::unauthenticated)?;
-        return Ok(Caller { user_id: pat.user_id, via: Via::Token { read_only: pat.scope == "read" } });
+        return Ok(Caller {
+            user_id: pat.user_id,
+            via: Via::Token {
+                read_only: pat.scope == "read",
+            },
+        });
     }
-    let subject = token::verify_access(&ctx.config.jwt_secret, bearer, ctx.now).ok_or_else(ApiError::unauthenticated)?;
+    let subject = token::verify_access(&ctx.config.jwt_secret, bearer, ctx.now)
+        .ok_or_else(ApiError::unauthenticated)?;
     if !session_is_live(ctx, &subject.session_id, &subject.user_id).await? {
         return Err(ApiError::unauthenticated());
     }
-    Ok(Caller { user_id: subject.user_id, via: Via::Session(subject.session_id) })
+    Ok(Caller {
+        user_id: subject.user_id,
+        via: Via::Session(subject.session_id),
+    })
 }
 
 /// A signed-in session (not a personal access token) and its id.
@@ -226,4 +244,56 @@ pub async fn check_password(
         .await?;
     }
     Ok(ok)
+}
+
+/// A fresh verification token for `email`: the statement that stores its digest, and
+/// the mail that carries it.
+pub fn verification(
+    ctx: &Ctx,
+    user_id: &str,
+    username: &str,
+    email: &str,
+) -> ApiResult<(D1PreparedStatement, Letter)> {
+    let (secret, digest) = token::new_opaque();
+    let statement = tokens::insert_email_token(
+        &ctx.db()?,
+        &digest,
+        user_id,
+        Purpose::Verify,
+        email,
+        ctx.now,
+        ctx.now + DAY,
+    )?;
+    Ok((
+        statement,
+        mails::verify_email(username, &ctx.app_link("/verify-email", &secret)),
+    ))
+}
+
+/// Stores a new password hash with a note in the inbox, then ends every session of the
+/// user but `keep` (ASVS 7.4.3).
+pub async fn replace_password(
+    ctx: &Ctx,
+    user_id: &str,
+    hash: &str,
+    note: &str,
+    keep: Option<&str>,
+) -> ApiResult<()> {
+    let db = ctx.db()?;
+    db::batch(
+        &db,
+        vec![
+            users::set_password(&db, user_id, hash)?,
+            messages::insert(
+                &db,
+                user_id,
+                "password_changed",
+                "Password changed",
+                note,
+                ctx.now,
+            )?,
+        ],
+    )
+    .await?;
+    end_sessions(ctx, user_id, keep).await
 }

@@ -4,14 +4,12 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
 use super::respond;
-use crate::domain::clock::DAY;
 use crate::domain::email::Email;
 use crate::domain::password::{self, NewPassword};
 use crate::domain::profile::{DisplayName, Preferences};
-use crate::domain::{crypto, token};
-use crate::store::tokens::{self, Purpose};
+use crate::domain::{crypto, mails};
 use crate::store::users::{self, UserRow};
-use crate::store::{db, mail, messages, session_cache, tenants, throttle};
+use crate::store::{db, messages, session_cache, tenants, throttle};
 use worker::Response;
 
 async fn me(ctx: &Ctx, user_id: &str) -> ApiResult<UserRow> {
@@ -100,63 +98,30 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
 /// Verification to the new address, a notice to the old one, a line in the inbox.
 async fn announce_email_change(ctx: &Ctx, user: &UserRow, new_email: &Email) -> ApiResult<()> {
     let db = ctx.db()?;
-    let (verify_token, digest) = token::new_opaque();
-    let text = format!(
-        "Your rooom email address was changed from {} to {}.",
-        user.email, new_email
+    let (verify_statement, verify_mail) =
+        guard::verification(ctx, &user.id, &user.username, new_email.as_str())?;
+    let notice = mails::email_changed(&user.email, new_email.as_str());
+    let note = format!(
+        "Your email address was changed from {} to {new_email}.",
+        user.email
     );
     db::batch(
         &db,
         vec![
-            tokens::insert_email_token(
-                &db,
-                &digest,
-                &user.id,
-                Purpose::Verify,
-                new_email.as_str(),
-                ctx.now,
-                ctx.now + DAY,
-            )?,
+            verify_statement,
             messages::insert(
                 &db,
                 &user.id,
                 "email_changed",
                 "Email address changed",
-                &text,
+                &note,
                 ctx.now,
             )?,
         ],
     )
     .await?;
-    let link = format!(
-        "{}/verify-email?token={verify_token}",
-        ctx.config.app_origin()
-    );
-    let verify = format!("Hello {},\n\nconfirm your new email address for rooom:\n{link}\n\nThe link works once, for 24 hours.", user.username);
-    mail::send(
-        &ctx.env,
-        ctx.config.dev_mode,
-        mail::Mail {
-            to: new_email.as_str(),
-            subject: "Confirm your email",
-            text: verify,
-        },
-        ctx.now,
-    )
-    .await?;
-    let notice = format!("{text}\nIf you did not do this, reset your password now.");
-    mail::send(
-        &ctx.env,
-        ctx.config.dev_mode,
-        mail::Mail {
-            to: &user.email,
-            subject: "Your email address was changed",
-            text: notice,
-        },
-        ctx.now,
-    )
-    .await?;
-    Ok(())
+    ctx.mail(new_email.as_str(), verify_mail).await?;
+    ctx.mail(&user.email, notice).await
 }
 
 pub async fn change_password(mut ctx: Ctx) -> ApiResult<Response> {
@@ -180,36 +145,10 @@ pub async fn change_password(mut ctx: Ctx) -> ApiResult<Response> {
     if !guard::check_password(&ctx, &user.id, &current, Some(&user.password_hash)).await? {
         return Err(ApiError::invalid_credentials(403));
     }
-    let db = ctx.db()?;
     let hash = password::hash(&new_password, &crypto::random());
-    db::batch(
-        &db,
-        vec![
-            users::set_password(&db, &user.id, &hash)?,
-            messages::insert(
-                &db,
-                &user.id,
-                "password_changed",
-                "Password changed",
-                "Your password was changed, and your other sessions were signed out.",
-                ctx.now,
-            )?,
-        ],
-    )
-    .await?;
-    guard::end_sessions(&ctx, &user.id, Some(&session_id)).await?;
-    let text = "Your rooom password was changed. If you did not do this, reset it now.".to_string();
-    mail::send(
-        &ctx.env,
-        ctx.config.dev_mode,
-        mail::Mail {
-            to: &user.email,
-            subject: "Your password was changed",
-            text,
-        },
-        ctx.now,
-    )
-    .await?;
+    let note = "Your password was changed, and your other sessions were signed out.";
+    guard::replace_password(&ctx, &user.id, &hash, note, Some(&session_id)).await?;
+    ctx.mail(&user.email, mails::password_changed()).await?;
     respond::no_content()
 }
 

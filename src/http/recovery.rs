@@ -9,10 +9,10 @@ use super::respond;
 use crate::domain::clock::{HOUR, MINUTE};
 use crate::domain::email::Email;
 use crate::domain::password::{self, NewPassword};
-use crate::domain::{crypto, token};
+use crate::domain::{crypto, mails, token};
 use crate::store::tokens::{self, Purpose};
 use crate::store::users::{self, UserRow};
-use crate::store::{db, mail, messages, throttle};
+use crate::store::{db, throttle};
 use serde_json::json;
 use worker::Response;
 
@@ -70,18 +70,7 @@ pub async fn otp_request(mut ctx: Ctx) -> ApiResult<Response> {
             ],
         )
         .await?;
-        let text = format!("Your rooom sign-in code is {code}\n\nIt works once, for 15 minutes. If you did not ask for it, ignore this mail.");
-        mail::send(
-            &ctx.env,
-            ctx.config.dev_mode,
-            mail::Mail {
-                to: &user.email,
-                subject: "Your sign-in code",
-                text,
-            },
-            ctx.now,
-        )
-        .await?;
+        ctx.mail(&user.email, mails::sign_in_code(&code)).await?;
     }
     accepted()
 }
@@ -148,22 +137,9 @@ pub async fn forgot(mut ctx: Ctx) -> ApiResult<Response> {
             )?],
         )
         .await?;
-        let link = format!(
-            "{}/reset-password?token={reset_token}",
-            ctx.config.app_origin()
-        );
-        let text = format!("Hello {},\n\nchoose a new rooom password here:\n{link}\n\nThe link works once, for one hour. If you did not ask for it, ignore this mail; your password stays as it is.", user.username);
-        mail::send(
-            &ctx.env,
-            ctx.config.dev_mode,
-            mail::Mail {
-                to: &user.email,
-                subject: "Reset your password",
-                text,
-            },
-            ctx.now,
-        )
-        .await?;
+        let link = ctx.app_link("/reset-password", &reset_token);
+        ctx.mail(&user.email, mails::reset_password(&user.username, &link))
+            .await?;
     }
     accepted()
 }
@@ -205,22 +181,8 @@ pub async fn reset(mut ctx: Ctx) -> ApiResult<Response> {
     {
         return Err(invalid());
     }
-    db::batch(
-        &db,
-        vec![
-            users::set_password(&db, &user.id, &hash)?,
-            messages::insert(
-                &db,
-                &user.id,
-                "password_changed",
-                "Password changed",
-                "Your password was reset through a mailed link, and every session was signed out.",
-                ctx.now,
-            )?,
-        ],
-    )
-    .await?;
-    guard::end_sessions(&ctx, &user.id, None).await?;
+    let note = "Your password was reset through a mailed link, and every session was signed out.";
+    guard::replace_password(&ctx, &user.id, &hash, note, None).await?;
     // A successful reset also lifts any sign-in throttle on the account.
     throttle::clear(&db, &format!("account:{}", user.id)).await?;
     respond::no_content()

@@ -2,18 +2,13 @@
 //! (a D1 table, shown by `GET /api/v1/dev/outbox`) when `DEV_MODE = "1"`.
 
 use super::db;
+use crate::domain::mails::Letter;
 use crate::domain::{clock::rfc3339, crypto};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{D1Database, Env, Result, SendEmailBuilder};
 
-pub struct Mail<'a> {
-    pub to: &'a str,
-    pub subject: &'a str,
-    pub text: String,
-}
-
-pub async fn send(env: &Env, dev_mode: bool, mail: Mail<'_>, now: i64) -> Result<()> {
+pub async fn send(env: &Env, dev_mode: bool, to: &str, letter: Letter, now: i64) -> Result<()> {
     if dev_mode {
         let db = env.d1("DB")?;
         let sql = "INSERT INTO outbox (id, to_addr, subject, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -23,9 +18,9 @@ pub async fn send(env: &Env, dev_mode: bool, mail: Mail<'_>, now: i64) -> Result
             sql,
             &[
                 (&id).into(),
-                mail.to.into(),
-                mail.subject.into(),
-                (&mail.text).into(),
+                to.into(),
+                letter.subject.into(),
+                (&letter.text).into(),
                 now.into(),
             ],
         )
@@ -36,8 +31,8 @@ pub async fn send(env: &Env, dev_mode: bool, mail: Mail<'_>, now: i64) -> Result
         .var("MAIL_FROM")
         .map(|v| v.to_string())
         .unwrap_or_else(|_| "no-reply@rooom.online".into());
-    let message = SendEmailBuilder::builder(&from, mail.to, mail.subject)
-        .text(&mail.text)
+    let message = SendEmailBuilder::builder(&from, to, letter.subject)
+        .text(&letter.text)
         .build();
     env.send_email("MAILER")?
         .send_with_builder(&message)
