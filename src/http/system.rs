@@ -10,24 +10,31 @@ use worker::{Date, Response};
 
 const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// Really touches D1, R2 and KV: a green health check means requests can be served.
+/// Really touches D1, R2 and KV — concurrently, so the check costs one round trip.
 pub async fn health(ctx: Ctx) -> ApiResult<Response> {
-    let d1 = match ctx.db() {
-        Ok(db) => db
-            .prepare("SELECT 1")
-            .first::<serde_json::Value>(None)
-            .await
-            .is_ok(),
-        Err(_) => false,
+    let d1 = async {
+        match ctx.db() {
+            Ok(db) => db
+                .prepare("SELECT 1")
+                .first::<serde_json::Value>(None)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        }
     };
-    let r2 = match ctx.env.bucket("FILES") {
-        Ok(bucket) => bucket.head("health/probe").await.is_ok(),
-        Err(_) => false,
+    let r2 = async {
+        match ctx.env.bucket("FILES") {
+            Ok(bucket) => bucket.head("health/probe").await.is_ok(),
+            Err(_) => false,
+        }
     };
-    let kv = match ctx.env.kv("SESSIONS") {
-        Ok(kv) => kv.get("health/probe").text().await.is_ok(),
-        Err(_) => false,
+    let kv = async {
+        match ctx.env.kv("SESSIONS") {
+            Ok(kv) => kv.get("health/probe").text().await.is_ok(),
+            Err(_) => false,
+        }
     };
+    let (d1, r2, kv) = futures_util::future::join3(d1, r2, kv).await;
     let label = |ok: bool| if ok { "ok" } else { "error" };
     let all_ok = d1 && r2 && kv;
     let body = json!({
