@@ -18,7 +18,7 @@ pub mod templates {
 async fn fetch(
     req: worker::Request,
     env: worker::Env,
-    _ctx: worker::Context,
+    ctx: worker::Context,
 ) -> worker::Result<worker::Response> {
-    Ok(http::handle(req, env).await)
+    Ok(http::handle(req, env, ctx).await)
 }

@@ -108,7 +108,7 @@ pub async fn register(mut ctx: Ctx) -> ApiResult<Response> {
         });
     }
 
-    ctx.mail(&user.email, verify_mail).await?;
+    ctx.mail(&user.email, verify_mail);
 
     let extra =
         json!({"tenant": {"slug": user.username, "url": ctx.config.tenant_url(&user.username)}});
@@ -158,9 +158,9 @@ pub async fn login(mut ctx: Ctx) -> ApiResult<Response> {
 
     let db = ctx.db()?;
     let user = users::by_login(&db, &login).await?;
-    let account = user.as_ref().map_or(login.as_str(), |u| u.id.as_str());
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
-    if !guard::check_password(&ctx, account, &candidate, stored).await? {
+    // Counted by the login as typed, known or not, so the counter links no two spellings.
+    if !guard::check_password(&ctx, &format!("login:{login}"), &candidate, stored).await? {
         return Err(ApiError::invalid_credentials(401));
     }
     let user = user.expect("a password matched, so the user exists");

@@ -6,11 +6,13 @@ use crate::domain::Invalid;
 use crate::store::mail;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use worker::{D1Database, Env, Request};
+use std::future::Future;
+use worker::{console_error, Context, D1Database, Env, Request};
 
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 
 /// Deployment settings, read from vars and secrets once per request.
+#[derive(Clone)]
 pub struct Config {
     pub app_host: String,
     pub user_domain: String,
@@ -65,6 +67,30 @@ pub struct Ctx {
     pub now: i64,
     pub params: Vec<String>,
     pub client_ip: String,
+    pub worker: Context,
+}
+
+/// What work after the response may use: owned copies of the bindings and settings.
+#[derive(Clone)]
+pub struct Job {
+    pub env: Env,
+    pub config: Config,
+    pub now: i64,
+}
+
+impl Job {
+    pub fn db(&self) -> ApiResult<D1Database> {
+        Ok(self.env.d1("DB")?)
+    }
+
+    pub async fn mail(&self, to: &str, letter: Letter) -> ApiResult<()> {
+        Ok(mail::send(&self.env, self.config.dev_mode, to, letter, self.now).await?)
+    }
+
+    /// A link into the web app, e.g. `app_link("/verify-email", token)`.
+    pub fn app_link(&self, page: &str, token: &str) -> String {
+        format!("{}{page}?token={token}", self.config.app_origin())
+    }
 }
 
 impl Ctx {
@@ -127,14 +153,40 @@ impl Ctx {
         }
     }
 
-    /// Sends a mail (the dev outbox when `DEV_MODE = "1"`).
-    pub async fn mail(&self, to: &str, letter: Letter) -> ApiResult<()> {
-        Ok(mail::send(&self.env, self.config.dev_mode, to, letter, self.now).await?)
+    pub fn job(&self) -> Job {
+        Job {
+            env: self.env.clone(),
+            config: self.config.clone(),
+            now: self.now,
+        }
     }
 
-    /// A link into the web app, e.g. `app_link("/verify-email", token)`.
+    /// Runs `work` after the response has gone out. Its failure is logged, never shown:
+    /// the caller's answer must not depend on it (mail, or work that would reveal accounts).
+    pub fn after_response(
+        &self,
+        what: &'static str,
+        work: impl Future<Output = ApiResult<()>> + 'static,
+    ) {
+        self.worker.wait_until(async move {
+            if let Err(error) = work.await {
+                let detail = error.internal.unwrap_or(error.message);
+                console_error!(
+                    "{}",
+                    serde_json::json!({"background": what, "error": detail})
+                );
+            }
+        });
+    }
+
     pub fn app_link(&self, page: &str, token: &str) -> String {
-        format!("{}{page}?token={token}", self.config.app_origin())
+        self.job().app_link(page, token)
+    }
+
+    /// Sends a mail after the response (the dev outbox when `DEV_MODE = "1"`).
+    pub fn mail(&self, to: &str, letter: Letter) {
+        let (job, to) = (self.job(), to.to_string());
+        self.after_response("mail", async move { job.mail(&to, letter).await });
     }
 
     /// Per-IP and per-endpoint limit from the Workers rate-limit binding.

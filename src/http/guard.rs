@@ -14,7 +14,7 @@ use crate::store::tokens::Purpose;
 use crate::store::users::UserRow;
 use crate::store::{db, messages, session_cache, tokens, users};
 use serde_json::{json, Value};
-use worker::{D1PreparedStatement, Method, Response};
+use worker::{D1Database, D1PreparedStatement, Method, Response};
 
 pub const REFRESH_COOKIE: &str = "__Host-rooom_refresh";
 
@@ -203,47 +203,48 @@ pub async fn end_sessions(ctx: &Ctx, user_id: &str, keep: Option<&str>) -> ApiRe
     Ok(())
 }
 
-/// Checks a password under the sign-in throttle: per account (`account`: the user id,
-/// or the login as typed when no such user exists) and per client IP. A throttled
-/// caller gets 429 before any password is checked.
+/// Checks a password under two throttles: `counter` (`login:<login as typed>` for
+/// sign-in, `reauth:<user id>` for re-checks by a signed-in user) and the client IP.
+/// Each attempt is counted as a failure *before* the (slow) check, so parallel guesses
+/// cannot all pass on one stale counter; a success takes it back. A throttled caller
+/// gets 429 before any password is checked.
 pub async fn check_password(
     ctx: &Ctx,
-    account: &str,
+    counter: &str,
     candidate: &str,
     stored: Option<&str>,
 ) -> ApiResult<bool> {
     let db = ctx.db()?;
-    let account_key = format!("account:{account}");
-    let ip_key = format!("ip:{}", ctx.client_ip);
-    let account_counter = counters::load(&db, &account_key).await?;
-    let ip_counter = counters::load(&db, &ip_key).await?;
-    let wait = [
-        throttle::PER_ACCOUNT.wait_ms(&account_counter, ctx.now),
-        throttle::PER_IP.wait_ms(&ip_counter, ctx.now),
-    ];
-    if let Some(wait_ms) = wait.into_iter().flatten().max() {
-        return Err(ApiError::rate_limited(throttle::retry_after_secs(wait_ms)));
-    }
+    let ip_counter = format!("ip:{}", ctx.client_ip);
+    reserve_attempt(&db, counter, &throttle::PER_ACCOUNT, ctx.now).await?;
+    reserve_attempt(&db, &ip_counter, &throttle::PER_IP, ctx.now).await?;
     // Unknown accounts cost one argon2id verification too, so timing tells nothing.
     let ok =
         password::verify(candidate, stored.unwrap_or(password::DUMMY_HASH)) && stored.is_some();
     if ok {
-        counters::clear(&db, &account_key).await?;
-    } else {
-        counters::save(
-            &db,
-            &account_key,
-            &throttle::PER_ACCOUNT.record_failure(account_counter, ctx.now),
-        )
-        .await?;
-        counters::save(
-            &db,
-            &ip_key,
-            &throttle::PER_IP.record_failure(ip_counter, ctx.now),
-        )
-        .await?;
+        counters::clear(&db, &[counter]).await?;
+        counters::take_back(&db, &ip_counter).await?;
     }
     Ok(ok)
+}
+
+async fn reserve_attempt(
+    db: &D1Database,
+    key: &str,
+    policy: &throttle::Policy,
+    now: i64,
+) -> ApiResult<()> {
+    for _ in 0..8 {
+        let seen = counters::load(db, key).await?;
+        if let Some(wait_ms) = policy.wait_ms(&seen, now) {
+            return Err(ApiError::rate_limited(throttle::retry_after_secs(wait_ms)));
+        }
+        if counters::swap(db, key, &seen, &policy.record_failure(seen, now)).await? {
+            return Ok(());
+        }
+    }
+    // Heavy contention on one counter is itself a sign of an attack.
+    Err(ApiError::rate_limited(1))
 }
 
 /// A fresh verification token for `email`: the statement that stores its digest, and
@@ -270,30 +271,35 @@ pub fn verification(
     ))
 }
 
-/// Stores a new password hash with a note in the inbox, then ends every session of the
-/// user but `keep` (ASVS 7.4.3).
+/// Stores a new password hash with a note in the inbox and ends every session of the
+/// user but `keep` (ASVS 7.4.3), in one transaction; account recovery (`revoke_tokens`)
+/// also revokes every personal access token.
 pub async fn replace_password(
     ctx: &Ctx,
     user_id: &str,
     hash: &str,
     note: &str,
     keep: Option<&str>,
+    revoke_tokens: bool,
 ) -> ApiResult<()> {
     let db = ctx.db()?;
-    db::batch(
-        &db,
-        vec![
-            users::set_password(&db, user_id, hash)?,
-            messages::insert(
-                &db,
-                user_id,
-                "password_changed",
-                "Password changed",
-                note,
-                ctx.now,
-            )?,
-        ],
-    )
-    .await?;
-    end_sessions(ctx, user_id, keep).await
+    let mut statements = vec![
+        sessions::delete_all_statement(&db, user_id, keep)?,
+        users::set_password(&db, user_id, hash)?,
+        messages::insert(
+            &db,
+            user_id,
+            "password_changed",
+            "Password changed",
+            note,
+            ctx.now,
+        )?,
+    ];
+    if revoke_tokens {
+        statements.push(tokens::delete_all_pats_statement(&db, user_id)?);
+    }
+    let results = db::batch_results(&db, statements).await?;
+    let ended = results.first().map_or(Ok(vec![]), sessions::ended_ids)?;
+    session_cache::forget(&ctx.env, &ended).await?;
+    Ok(())
 }

@@ -12,6 +12,12 @@ use crate::store::users::{self, UserRow};
 use crate::store::{db, messages, session_cache, tenants, throttle};
 use worker::Response;
 
+/// The throttle counter for password re-checks by a signed-in user: separate from the
+/// sign-in counters, so failed sign-ins by others cannot block account changes.
+fn reauth(user: &UserRow) -> String {
+    format!("reauth:{}", user.id)
+}
+
 async fn me(ctx: &Ctx, user_id: &str) -> ApiResult<UserRow> {
     users::by_id(&ctx.db()?, user_id)
         .await?
@@ -56,7 +62,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
         // Re-authenticate before an email change (ASVS 7.5.1).
         if !guard::check_password(
             &ctx,
-            &user.id,
+            &reauth(&user),
             current.flatten().unwrap_or(""),
             Some(&user.password_hash),
         )
@@ -120,8 +126,9 @@ async fn announce_email_change(ctx: &Ctx, user: &UserRow, new_email: &Email) -> 
         ],
     )
     .await?;
-    ctx.mail(new_email.as_str(), verify_mail).await?;
-    ctx.mail(&user.email, notice).await
+    ctx.mail(new_email.as_str(), verify_mail);
+    ctx.mail(&user.email, notice);
+    Ok(())
 }
 
 pub async fn change_password(mut ctx: Ctx) -> ApiResult<Response> {
@@ -142,13 +149,13 @@ pub async fn change_password(mut ctx: Ctx) -> ApiResult<Response> {
     let (Some(current), Some(new_password)) = (current, new_password) else {
         unreachable!("validation passed")
     };
-    if !guard::check_password(&ctx, &user.id, &current, Some(&user.password_hash)).await? {
+    if !guard::check_password(&ctx, &reauth(&user), &current, Some(&user.password_hash)).await? {
         return Err(ApiError::invalid_credentials(403));
     }
     let hash = password::hash(&new_password, &crypto::random());
     let note = "Your password was changed, and your other sessions were signed out.";
-    guard::replace_password(&ctx, &user.id, &hash, note, Some(&session_id)).await?;
-    ctx.mail(&user.email, mails::password_changed()).await?;
+    guard::replace_password(&ctx, &user.id, &hash, note, Some(&session_id), false).await?;
+    ctx.mail(&user.email, mails::password_changed());
     respond::no_content()
 }
 
@@ -159,7 +166,7 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
     let body = ctx.json().await?;
     let user = me(&ctx, &user_id).await?;
     let candidate = body.text("password").ok().flatten().unwrap_or("");
-    if !guard::check_password(&ctx, &user.id, candidate, Some(&user.password_hash)).await? {
+    if !guard::check_password(&ctx, &reauth(&user), candidate, Some(&user.password_hash)).await? {
         return Err(ApiError::invalid_credentials(403));
     }
     let db = ctx.db()?;
@@ -182,7 +189,19 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
     }
     statements.push(users::delete(&db, &user.id)?);
     db::batch(&db, statements).await?;
-    throttle::clear(&db, &format!("account:{}", user.id)).await?;
+    let login_counters = [
+        format!("login:{}", user.username),
+        format!("login:{}", user.email),
+        reauth(&user),
+    ];
+    throttle::clear(
+        &db,
+        &login_counters
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     if let Some(t) = &tenant {
         tenants::discard(&ctx.env, &t.id, &room_ids).await?;
     }

@@ -40,17 +40,17 @@ mod entry {
     use super::routes::{resolve, Endpoint, Resolved};
     use super::*;
     use crate::domain::host::{self, Plane as HostPlane};
-    use worker::{console_error, console_log, Date, Env, Request, Response};
+    use worker::{console_error, console_log, Context, Date, Env, Request, Response};
 
     /// Serves one request; never fails (errors become responses) and logs one line.
-    pub async fn handle(req: Request, env: Env) -> Response {
+    pub async fn handle(req: Request, env: Env, worker: Context) -> Response {
         let now = Date::now().as_millis() as i64;
         let request_id = respond::new_request_id(now);
         let method = req.method().to_string();
         let host = req.headers().get("host").ok().flatten().unwrap_or_default();
         let path = req.path();
         let https = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
-        let (plane, result) = route(req, env, now, &host).await;
+        let (plane, result) = route(req, env, worker, now, &host).await;
         let mut response = result.unwrap_or_else(|error| {
             if let Some(detail) = &error.internal {
                 let line = serde_json::json!({"request_id": request_id, "error": detail});
@@ -67,7 +67,13 @@ mod entry {
         response
     }
 
-    async fn route(req: Request, env: Env, now: i64, host: &str) -> (Plane, ApiResult<Response>) {
+    async fn route(
+        req: Request,
+        env: Env,
+        worker: Context,
+        now: i64,
+        host: &str,
+    ) -> (Plane, ApiResult<Response>) {
         let config = match Config::from_env(&env) {
             Ok(config) => config,
             Err(error) => return (Plane::Api, Err(error)),
@@ -100,6 +106,7 @@ mod entry {
                     now,
                     params,
                     client_ip,
+                    worker,
                 };
                 dispatch(endpoint, ctx).await
             }

@@ -2,7 +2,7 @@
 //! Both answer the same for unknown addresses, so they reveal no accounts.
 
 use super::auth::sign_in;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Job};
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
 use super::respond;
@@ -32,46 +32,48 @@ async fn parse_email(ctx: &mut Ctx) -> ApiResult<Email> {
 }
 
 /// The account behind an address, if a mail of this purpose may go to it now.
-async fn mail_target(ctx: &Ctx, email: &Email, purpose: &str) -> ApiResult<Option<UserRow>> {
-    let db = ctx.db()?;
+async fn mail_target(job: &Job, email: &Email, purpose: &str) -> ApiResult<Option<UserRow>> {
+    let db = job.db()?;
     let Some(user) = users::by_email(&db, email.as_str()).await? else {
         return Ok(None);
     };
-    let allowed = throttle::allow_mail(
-        &db,
-        &format!("{purpose}:{}", user.id),
-        MAILS_PER_HOUR,
-        ctx.now,
-    )
-    .await?;
+    let key = format!("{purpose}:{}", user.id);
+    let allowed = throttle::allow_mail(&db, &key, MAILS_PER_HOUR, job.now).await?;
     Ok(allowed.then_some(user))
 }
 
+/// Answers 202 at once and does the work (which only happens for real accounts) after
+/// the response, so neither the answer nor its timing says whether the address is known.
 pub async fn otp_request(mut ctx: Ctx) -> ApiResult<Response> {
     ctx.rate_limit("otp-request").await?;
     let email = parse_email(&mut ctx).await?;
-    if let Some(user) = mail_target(&ctx, &email, "otp").await? {
-        let db = ctx.db()?;
+    let job = ctx.job();
+    ctx.after_response("otp-request", async move {
+        let Some(user) = mail_target(&job, &email, "otp").await? else {
+            return Ok(());
+        };
+        let db = job.db()?;
         let code = token::new_otp_code();
-        let digest = token::otp_digest(&ctx.config.jwt_secret, &user.id, &code);
+        let digest = token::otp_digest(&job.config.jwt_secret, &user.id, &code);
+        let expires = job.now + 15 * MINUTE;
         db::batch(
             &db,
             vec![
-                tokens::spend_all_codes(&db, &user.id, ctx.now)?,
+                tokens::spend_all_codes(&db, &user.id, job.now)?,
                 tokens::insert_email_token(
                     &db,
                     &digest,
                     &user.id,
                     Purpose::Otp,
                     &user.email,
-                    ctx.now,
-                    ctx.now + 15 * MINUTE,
+                    job.now,
+                    expires,
                 )?,
             ],
         )
         .await?;
-        ctx.mail(&user.email, mails::sign_in_code(&code)).await?;
-    }
+        job.mail(&user.email, mails::sign_in_code(&code)).await
+    });
     accepted()
 }
 
@@ -95,52 +97,65 @@ pub async fn otp_verify(mut ctx: Ctx) -> ApiResult<Response> {
         Some(email) => users::by_email(&db, email.as_str()).await?,
         None => None,
     };
-    let Some(user) = user else {
+    // Each try is counted before the comparison (at most five per code, even when they
+    // race); an unknown address runs the same query, which finds nothing.
+    let user_id = user.as_ref().map_or("", |u| u.id.as_str());
+    let live_code = tokens::reserve_code_try(&db, user_id, ctx.now).await?;
+    let (Some(user), Some(live_code)) = (user, live_code) else {
         return Err(ApiError::invalid_credentials(401));
     };
     let digest = token::otp_digest(&ctx.config.jwt_secret, &user.id, &code);
-    if tokens::spend_email_token(&db, &digest, Purpose::Otp, ctx.now)
-        .await?
-        .is_none()
+    let matches = crypto::constant_time_eq(live_code.as_bytes(), digest.as_bytes());
+    if !matches
+        || tokens::spend_email_token(&db, &digest, Purpose::Otp, ctx.now)
+            .await?
+            .is_none()
     {
-        tokens::count_wrong_code(&db, &user.id, ctx.now).await?;
         return Err(ApiError::invalid_credentials(401));
     }
-    // The code proved the mailbox is theirs.
-    let statements = vec![
-        tokens::spend_all_codes(&db, &user.id, ctx.now)?,
-        users::mark_verified(&db, &user.id, &user.email)?,
-    ];
-    let user = UserRow {
-        email_verified: 1,
-        ..user
-    };
-    sign_in(&ctx, &user, statements).await
+    if user.email_verified == 0 {
+        // First proof that this mailbox is theirs: whoever registered the address before
+        // (account pre-hijacking) loses every session and token.
+        guard::end_sessions(&ctx, &user.id, None).await?;
+        tokens::delete_all_pats(&db, &user.id).await?;
+    }
+    let statements = vec![users::mark_verified(&db, &user.id, &user.email)?];
+    sign_in(
+        &ctx,
+        &UserRow {
+            email_verified: 1,
+            ..user
+        },
+        statements,
+    )
+    .await
 }
 
 pub async fn forgot(mut ctx: Ctx) -> ApiResult<Response> {
     ctx.rate_limit("password-forgot").await?;
     let email = parse_email(&mut ctx).await?;
-    if let Some(user) = mail_target(&ctx, &email, "reset").await? {
-        let db = ctx.db()?;
+    let job = ctx.job();
+    ctx.after_response("password-forgot", async move {
+        let Some(user) = mail_target(&job, &email, "reset").await? else {
+            return Ok(());
+        };
+        let db = job.db()?;
         let (reset_token, digest) = token::new_opaque();
-        db::batch(
+        let expires = job.now + HOUR;
+        let statement = tokens::insert_email_token(
             &db,
-            vec![tokens::insert_email_token(
-                &db,
-                &digest,
-                &user.id,
-                Purpose::Reset,
-                &user.email,
-                ctx.now,
-                ctx.now + HOUR,
-            )?],
-        )
-        .await?;
-        let link = ctx.app_link("/reset-password", &reset_token);
-        ctx.mail(&user.email, mails::reset_password(&user.username, &link))
-            .await?;
-    }
+            &digest,
+            &user.id,
+            Purpose::Reset,
+            &user.email,
+            job.now,
+            expires,
+        )?;
+        db::batch(&db, vec![statement]).await?;
+        let link = job.app_link("/reset-password", &reset_token);
+        job.mail(&user.email, mails::reset_password(&user.username, &link))
+            .await
+    });
     accepted()
 }
 
@@ -181,9 +196,16 @@ pub async fn reset(mut ctx: Ctx) -> ApiResult<Response> {
     {
         return Err(invalid());
     }
-    let note = "Your password was reset through a mailed link, and every session was signed out.";
-    guard::replace_password(&ctx, &user.id, &hash, note, None).await?;
+    let note = "Your password was reset through a mailed link: every session was signed out and every access token revoked.";
+    guard::replace_password(&ctx, &user.id, &hash, note, None, true).await?;
     // A successful reset also lifts any sign-in throttle on the account.
-    throttle::clear(&db, &format!("account:{}", user.id)).await?;
+    throttle::clear(
+        &db,
+        &[
+            &format!("login:{}", user.username),
+            &format!("login:{}", user.email),
+        ],
+    )
+    .await?;
     respond::no_content()
 }

@@ -7,8 +7,8 @@ use super::guard;
 use super::respond;
 use crate::domain::clock::DAY;
 use crate::domain::{crypto, token, Invalid};
-use crate::store::tenants;
 use crate::store::tokens::{self, NewPat};
+use crate::store::{db, messages, tenants, users};
 use serde_json::Value;
 use worker::Response;
 
@@ -42,6 +42,18 @@ fn parse_days(value: Option<&Value>) -> Result<i64, Invalid> {
 pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
     ctx.rate_limit("token-create").await?;
     let (user_id, _) = guard::session_caller(&ctx).await?;
+    let db = ctx.db()?;
+    let verified = users::by_id(&db, &user_id)
+        .await?
+        .is_some_and(|u| u.email_verified != 0);
+    if !verified {
+        // Otherwise whoever registered someone else's address could mint a long-lived
+        // token before the owner claims the account (pre-hijacking).
+        return Err(ApiError::forbidden(
+            "EMAIL_NOT_VERIFIED",
+            "Verify your email address before creating access tokens",
+        ));
+    }
     let body = ctx.json().await?;
     let mut v = Validation::default();
     let name = v.check("name", body.required("name").and_then(parse_name));
@@ -61,7 +73,6 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         v.check::<()>("room", Err("needs a tenant"));
     }
     v.finish()?;
-    let db = ctx.db()?;
     let mut v = Validation::default();
     let tenant = match &tenant_slug {
         Some(slug) => v.check(
@@ -98,7 +109,25 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         now: ctx.now,
         expires_at: ctx.now + days.unwrap_or(90) * DAY,
     };
-    tokens::insert_pat(&db, &new).await?;
+    let note = format!(
+        "An access token named \"{}\" with {} access was created.",
+        new.name, new.scope
+    );
+    db::batch(
+        &db,
+        vec![
+            tokens::insert_pat(&db, &new)?,
+            messages::insert(
+                &db,
+                &user_id,
+                "token_created",
+                "Access token created",
+                &note,
+                ctx.now,
+            )?,
+        ],
+    )
+    .await?;
     let row = tokens::pat_by_id(&db, &user_id, &id)
         .await?
         .ok_or_else(|| ApiError::internal("token vanished"))?;

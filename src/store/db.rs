@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Result};
+use worker::{D1Database, D1PreparedStatement, D1Result, Result};
 
 /// A bind argument. Numbers go over as f64: D1 has no BigInt binding, and our integers
 /// (unix milliseconds, counters) stay far below 2^53.
@@ -69,8 +69,16 @@ pub async fn run(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> Result<usize> 
 
 /// Runs statements as one transaction: all land or none do.
 pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<()> {
-    db.batch(statements).await?;
+    batch_results(db, statements).await?;
     Ok(())
+}
+
+/// Like `batch`, keeping each statement's result (for `RETURNING` rows).
+pub async fn batch_results(
+    db: &D1Database,
+    statements: Vec<D1PreparedStatement>,
+) -> Result<Vec<D1Result>> {
+    db.batch(statements).await
 }
 
 /// Whether a D1 error is a UNIQUE violation on `column` (e.g. `users.email`).

@@ -3,7 +3,7 @@
 use super::db::{self, Arg};
 use crate::domain::session::Lifetime;
 use serde::{Deserialize, Serialize};
-use worker::{D1Database, D1PreparedStatement, Result};
+use worker::{D1Database, D1PreparedStatement, D1Result, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRow {
@@ -132,14 +132,31 @@ pub async fn delete(db: &D1Database, user_id: &str, session_id: &str) -> Result<
     Ok(db::run(db, sql, &[session_id.into(), user_id.into()]).await? > 0)
 }
 
-/// Ends every session of a user but `keep`, returning the ended ids (for the KV cache).
-pub async fn delete_all(db: &D1Database, user_id: &str, keep: Option<&str>) -> Result<Vec<String>> {
+/// Statement ending every session of a user but `keep`; its rows are the ended ids.
+pub fn delete_all_statement(
+    db: &D1Database,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<D1PreparedStatement> {
+    let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id IS NOT ?2 RETURNING id";
+    db::stmt(db, sql, &[Arg::from(user_id), Arg::from(keep)])
+}
+
+/// The session ids a `delete_all_statement` ended (for the KV cache).
+pub fn ended_ids(result: &D1Result) -> Result<Vec<String>> {
     #[derive(Deserialize)]
     struct Id {
         id: String,
     }
-    let args = [Arg::from(user_id), Arg::from(keep)];
-    let sql = "DELETE FROM sessions WHERE user_id = ?1 AND id IS NOT ?2 RETURNING id";
-    let ended: Vec<Id> = db::all(db, sql, &args).await?;
-    Ok(ended.into_iter().map(|row| row.id).collect())
+    Ok(result
+        .results::<Id>()?
+        .into_iter()
+        .map(|row| row.id)
+        .collect())
+}
+
+/// Ends every session of a user but `keep`, returning the ended ids.
+pub async fn delete_all(db: &D1Database, user_id: &str, keep: Option<&str>) -> Result<Vec<String>> {
+    let results = db::batch_results(db, vec![delete_all_statement(db, user_id, keep)?]).await?;
+    results.first().map_or(Ok(vec![]), ended_ids)
 }

@@ -23,21 +23,52 @@ pub async fn load(db: &D1Database, key: &str) -> Result<Counter> {
     }))
 }
 
-pub async fn save(db: &D1Database, key: &str, counter: &Counter) -> Result<()> {
-    let sql = "INSERT INTO throttles (key, failures, last_failure_at, blocked_until) VALUES (?1, ?2, ?3, ?4) \
-               ON CONFLICT (key) DO UPDATE SET failures = ?2, last_failure_at = ?3, blocked_until = ?4";
-    let args = [
+/// Replaces the counter `seen` with `next`, only if nobody changed it since it was read.
+/// False means another request got there first: read again and retry.
+pub async fn swap(db: &D1Database, key: &str, seen: &Counter, next: &Counter) -> Result<bool> {
+    let next_args = [
         key.into(),
-        (counter.failures as i64).into(),
-        counter.last_failure_at.into(),
-        counter.blocked_until.into(),
+        (next.failures as i64).into(),
+        next.last_failure_at.into(),
+        next.blocked_until.into(),
     ];
-    db::run(db, sql, &args).await?;
+    let changed = if *seen == Counter::default() {
+        let sql = "INSERT INTO throttles (key, failures, last_failure_at, blocked_until) VALUES (?1, ?2, ?3, ?4) \
+                   ON CONFLICT (key) DO NOTHING";
+        db::run(db, sql, &next_args).await?
+    } else {
+        let sql = "UPDATE throttles SET failures = ?2, last_failure_at = ?3, blocked_until = ?4 \
+                   WHERE key = ?1 AND failures = ?5 AND last_failure_at = ?6 AND blocked_until = ?7";
+        let [a, b, c, d] = next_args;
+        let args = [
+            a,
+            b,
+            c,
+            d,
+            (seen.failures as i64).into(),
+            seen.last_failure_at.into(),
+            seen.blocked_until.into(),
+        ];
+        db::run(db, sql, &args).await?
+    };
+    Ok(changed == 1)
+}
+
+/// Takes back one reserved failure (the attempt turned out to be a success).
+pub async fn take_back(db: &D1Database, key: &str) -> Result<()> {
+    db::run(
+        db,
+        "UPDATE throttles SET failures = failures - 1 WHERE key = ?1 AND failures > 0",
+        &[key.into()],
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn clear(db: &D1Database, key: &str) -> Result<()> {
-    db::run(db, "DELETE FROM throttles WHERE key = ?1", &[key.into()]).await?;
+pub async fn clear(db: &D1Database, keys: &[&str]) -> Result<()> {
+    for key in keys {
+        db::run(db, "DELETE FROM throttles WHERE key = ?1", &[(*key).into()]).await?;
+    }
     Ok(())
 }
 

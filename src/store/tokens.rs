@@ -84,13 +84,19 @@ pub fn spend_all_codes(db: &D1Database, user_id: &str, now: i64) -> Result<D1Pre
     )
 }
 
-/// Counts a wrong try against the user's live codes; five wrong tries spend them.
-pub async fn count_wrong_code(db: &D1Database, user_id: &str, now: i64) -> Result<()> {
-    let sql = "UPDATE email_tokens SET attempts = attempts + 1, \
-               used_at = CASE WHEN attempts + 1 >= 5 THEN ?2 ELSE used_at END \
-               WHERE user_id = ?1 AND purpose = 'otp' AND used_at IS NULL";
-    db::run(db, sql, &[user_id.into(), now.into()]).await?;
-    Ok(())
+/// Counts one try against the user's live code and returns its digest, or nothing
+/// when there is no live code or its five tries are used up. The count lands before
+/// any comparison, so racing guesses cannot exceed five per code.
+pub async fn reserve_code_try(db: &D1Database, user_id: &str, now: i64) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Live {
+        token_hash: String,
+    }
+    let sql = "UPDATE email_tokens SET attempts = attempts + 1 \
+               WHERE user_id = ?1 AND purpose = 'otp' AND used_at IS NULL AND expires_at > ?2 AND attempts < 5 \
+               RETURNING token_hash";
+    let live: Vec<Live> = db::all(db, sql, &[user_id.into(), now.into()]).await?;
+    Ok(live.into_iter().next().map(|l| l.token_hash))
 }
 
 // Personal access tokens.
@@ -140,7 +146,7 @@ pub struct NewPat<'a> {
     pub expires_at: i64,
 }
 
-pub async fn insert_pat(db: &D1Database, pat: &NewPat<'_>) -> Result<()> {
+pub fn insert_pat(db: &D1Database, pat: &NewPat<'_>) -> Result<D1PreparedStatement> {
     let sql = "INSERT INTO access_tokens (id, user_id, name, token_hash, scope, tenant_id, room_id, created_at, expires_at) \
                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
     let args = [
@@ -154,8 +160,7 @@ pub async fn insert_pat(db: &D1Database, pat: &NewPat<'_>) -> Result<()> {
         pat.now.into(),
         pat.expires_at.into(),
     ];
-    db::run(db, sql, &args).await?;
-    Ok(())
+    db::stmt(db, sql, &args)
 }
 
 pub async fn pat_by_id(db: &D1Database, user_id: &str, id: &str) -> Result<Option<PatRow>> {
@@ -196,4 +201,18 @@ pub async fn list_pats(db: &D1Database, user_id: &str) -> Result<Vec<PatRow>> {
 pub async fn delete_pat(db: &D1Database, user_id: &str, id: &str) -> Result<bool> {
     let sql = "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2";
     Ok(db::run(db, sql, &[id.into(), user_id.into()]).await? > 0)
+}
+
+/// Revokes every personal access token of a user (account recovery).
+pub fn delete_all_pats_statement(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement> {
+    db::stmt(
+        db,
+        "DELETE FROM access_tokens WHERE user_id = ?1",
+        &[user_id.into()],
+    )
+}
+
+pub async fn delete_all_pats(db: &D1Database, user_id: &str) -> Result<()> {
+    db::batch(db, vec![delete_all_pats_statement(db, user_id)?]).await?;
+    Ok(())
 }

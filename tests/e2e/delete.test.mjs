@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import {
-  test, api, register, login, loginOk, me, tenant, refreshWith, uniqueName, emailFor, describeRes,
+  test, api, register, registerVerified, login, loginOk, me, tenant, refreshWith, uniqueName, emailFor, describeRes,
 } from '../lib/client.mjs';
 import { assertStatus, assertError, assertUnauthenticated } from '../lib/expect.mjs';
 import { r2Keys, prefixCounts } from '../lib/r2.mjs';
@@ -40,7 +40,7 @@ test('deleting the account without a password is refused', async () => {
 });
 
 test('a deleted account is gone at once: sessions, tokens, login and subdomain', async () => {
-  const u = await register();
+  const u = await registerVerified();
   const other = await loginOk(u.username, u.password);
   const pat = (await api('POST', '/me/tokens', { token: u.access, body: { name: 'ci', scope: 'write' } })).json;
   assert.ok(pat?.token, 'a PAT was created');

@@ -1,7 +1,9 @@
 // The Workers rate-limit binding AUTH_LIMITER (wrangler.toml: 60 requests per 60 s) guards
 // every credential endpoint per endpoint and client IP (docs/accounts.md). Each case
 // sends more than the limit from one IP with a body that is cheap to refuse, and expects
-// a 429 with Retry-After before the end, while a fresh IP still gets through.
+// a 429 with Retry-After before the end, while a fresh IP still gets through. The limiter
+// counts in fixed one-minute windows, so a run may straddle a boundary: sending up to
+// twice the limit guarantees one window goes over it.
 
 import assert from 'node:assert/strict';
 import { test, api, randomIp } from '../lib/client.mjs';
@@ -27,7 +29,7 @@ for (const [method, path] of CREDENTIAL_ENDPOINTS) {
     const ip = randomIp();
     let limited = null;
     let sent = 0;
-    while (!limited && sent < LIMIT + 5) {
+    while (!limited && sent < 2 * LIMIT + 5) {
       const res = await api(method, path, { body: {}, ip });
       sent += 1;
       if (res.status === 429) limited = res;

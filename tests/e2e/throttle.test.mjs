@@ -130,3 +130,40 @@ test('password reset and one-time codes keep working while the login is throttle
   }
   assertTokenResponse(res, 200, { id: u.user.id });
 });
+
+test('parallel guesses cannot outrun the account counter', async () => {
+  const u = await register();
+  const burst = Array.from({ length: 16 }, (_, i) =>
+    login(u.username, `parallel-guess-${i}`, { ip: randomIp() }));
+
+  const results = await Promise.all(burst);
+
+  const checked = results.filter((r) => r.status === 401).length;
+  const refused = results.filter((r) => r.status === 429).length;
+  assert.equal(checked + refused, results.length, `only 401 or 429: ${results.map((r) => r.status)}`);
+  assert.ok(checked <= 6, `at most the five free failures and the one that starts the wait are checked (got ${checked})`);
+  assertError(await login(u.username, u.password, { ip: randomIp() }), 429, 'RATE_LIMITED');
+});
+
+test('failures on a username do not reveal which email belongs to it', async () => {
+  const u = await register();
+  await failLogins(u.username, 6);
+
+  const byEmail = await login(u.email, 'wrong-password', { ip: randomIp() });
+  const byOtherEmail = await login(`${uniqueName('x')}@example.com`, 'wrong-password', { ip: randomIp() });
+
+  assertError(byEmail, 401, 'INVALID_CREDENTIALS');
+  assertError(byOtherEmail, 401, 'INVALID_CREDENTIALS');
+});
+
+test('failed sign-ins by others do not block a signed-in user from changing their password', async () => {
+  const u = await register();
+  await failLogins(u.username, 6);
+  assertError(await login(u.username, u.password, { ip: randomIp() }), 429, 'RATE_LIMITED');
+
+  const res = await api('POST', '/me/password', {
+    token: u.access, body: { current_password: u.password, new_password: strongPassword() },
+  });
+
+  assertStatus(res, 204);
+});

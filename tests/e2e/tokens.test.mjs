@@ -2,7 +2,7 @@
 // tokens, never for account management, revocable at once, validated on creation.
 
 import assert from 'node:assert/strict';
-import { test, api, register, me, uniqueName, strongPassword } from '../lib/client.mjs';
+import { test, api, register, registerVerified, me, uniqueName, strongPassword } from '../lib/client.mjs';
 import { assertStatus, assertError, assertValidation, assertUnauthenticated, assertId } from '../lib/expect.mjs';
 
 function createPat(access, body) {
@@ -15,7 +15,7 @@ async function newPat(access, body = {}) {
 }
 
 test('a new token is shown once and listed without its secret', async () => {
-  const u = await register();
+  const u = await registerVerified();
 
   const res = await createPat(u.access, { name: 'laptop git', scope: 'write' });
 
@@ -35,7 +35,7 @@ test('a new token is shown once and listed without its secret', async () => {
 });
 
 test('two tokens are distinct', async () => {
-  const u = await register();
+  const u = await registerVerified();
 
   const a = await newPat(u.access);
   const b = await newPat(u.access);
@@ -45,7 +45,7 @@ test('two tokens are distinct', async () => {
 });
 
 test('a token authenticates GET /me as its owner', async () => {
-  const u = await register();
+  const u = await registerVerified();
   const pat = await newPat(u.access, { scope: 'read' });
 
   const res = await me(pat.token);
@@ -55,7 +55,7 @@ test('a token authenticates GET /me as its owner', async () => {
 });
 
 test('tokens cannot manage the account: 403 SESSION_REQUIRED', async (t) => {
-  const u = await register();
+  const u = await registerVerified();
   const read = (await newPat(u.access, { scope: 'read' })).token;
   const write = (await newPat(u.access, { scope: 'write' })).token;
   const sid = JSON.parse(Buffer.from(u.access.split('.')[1], 'base64url')).sid;
@@ -92,7 +92,7 @@ test('tokens cannot manage the account: 403 SESSION_REQUIRED', async (t) => {
 });
 
 test('a revoked token is refused at once', async () => {
-  const u = await register();
+  const u = await registerVerified();
   const pat = await newPat(u.access);
   assertStatus(await me(pat.token), 200);
 
@@ -105,8 +105,8 @@ test('a revoked token is refused at once', async () => {
 });
 
 test('another user\'s token cannot be revoked (404)', async () => {
-  const a = await register();
-  const b = await register();
+  const a = await registerVerified();
+  const b = await registerVerified();
   const pat = await newPat(b.access);
 
   const res = await api('DELETE', `/me/tokens/${pat.id}`, { token: a.access });
@@ -122,8 +122,8 @@ test('a made-up token with the right prefix is refused', async () => {
 });
 
 test('invalid token settings are refused with 422', async (t) => {
-  const u = await register();
-  const stranger = await register();
+  const u = await registerVerified();
+  const stranger = await registerVerified();
   const cases = [
     ['an unknown scope', { scope: 'admin' }, 'scope'],
     ['expires_in_days 0', { expires_in_days: 0 }, 'expires_in_days'],
@@ -145,7 +145,7 @@ test('invalid token settings are refused with 422', async (t) => {
 });
 
 test('valid token settings at the limits are accepted', async (t) => {
-  const u = await register();
+  const u = await registerVerified();
   for (const [name, body] of Object.entries({
     'expires_in_days 1': { expires_in_days: 1 },
     'expires_in_days 365': { expires_in_days: 365 },
@@ -158,4 +158,25 @@ test('valid token settings at the limits are accepted', async (t) => {
       assert.match(res.json.token, /^rooom_pat_/);
     });
   }
+});
+
+test('creating a token needs a verified email address', async () => {
+  const u = await register();
+
+  const res = await createPat(u.access, { name: 'too early', scope: 'write' });
+
+  assertError(res, 403, 'EMAIL_NOT_VERIFIED');
+  const list = await api('GET', '/me/tokens', { token: u.access });
+  assert.deepEqual(list.json, [], 'no token was created');
+});
+
+test('a new token is announced in the inbox', async () => {
+  const u = await registerVerified();
+
+  await newPat(u.access, { name: 'deploy key', scope: 'write' });
+
+  const inbox = await api('GET', '/me/messages', { token: u.access });
+  const note = inbox.json.find((m) => m.kind === 'token_created');
+  assert.ok(note, `a token_created message: ${inbox.text}`);
+  assert.match(note.body, /deploy key/);
 });

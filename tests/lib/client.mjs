@@ -185,6 +185,15 @@ export async function register(opts = {}) {
   };
 }
 
+/** Registers a fresh user and confirms their email through the mailed link. */
+export async function registerVerified(opts = {}) {
+  const u = await register(opts);
+  const token = await verificationToken(u.email);
+  const res = await api('POST', '/auth/verify-email', { body: { token }, ip: opts.ip });
+  if (res.status !== 204) throw new Error(`verify-email for ${u.username} failed: ${describeRes(res)}`);
+  return { ...u, user: { ...u.user, email_verified: true } };
+}
+
 /** POST /auth/login; returns the raw response. */
 export function login(loginName, password, opts = {}) {
   return api('POST', '/auth/login', { body: { login: loginName, password }, ...opts });
