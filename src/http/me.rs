@@ -175,20 +175,20 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
         Some(t) => tenants::room_ids(&db, &t.id).await?,
         None => vec![],
     };
-    // KV first (a stale cache entry must not outlive the rows), then the rows in one
-    // transaction, then the bytes nothing points at any more.
-    let sessions = crate::store::sessions::list_for_user(&db, &user.id).await?;
-    session_cache::forget(
-        &ctx.env,
-        &sessions.into_iter().map(|s| s.id).collect::<Vec<_>>(),
-    )
-    .await?;
-    let mut statements = Vec::new();
+    // The rows in one transaction (sessions first, so their ids come back for the KV
+    // cache), then the cache, then the bytes nothing points at any more.
+    let mut statements = vec![crate::store::sessions::delete_all_statement(
+        &db, &user.id, None,
+    )?];
     if let Some(t) = &tenant {
         statements.push(tenants::delete(&db, &t.id)?);
     }
     statements.push(users::delete(&db, &user.id)?);
-    db::batch(&db, statements).await?;
+    let results = db::batch_results(&db, statements).await?;
+    let ended = results
+        .first()
+        .map_or(Ok(vec![]), crate::store::sessions::ended_ids)?;
+    session_cache::forget(&ctx.env, &ended).await?;
     let login_counters = [
         format!("login:{}", user.username),
         format!("login:{}", user.email),
