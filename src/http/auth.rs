@@ -1,5 +1,6 @@
 //! Registration, sign-in, refresh and sign-out (`/auth/*`).
 
+use super::credentials;
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard::{self, NewSession};
@@ -86,7 +87,7 @@ pub async fn register(mut ctx: Ctx) -> ApiResult<Response> {
     };
     let session = NewSession::start(&ctx, &user.id);
     let (verify_statement, verify_mail) =
-        guard::verification(&ctx, &user.id, &user.username, &user.email)?;
+        credentials::verification(&ctx, &user.id, &user.username, &user.email)?;
 
     // Bytes first, then the rows that point at them, in one transaction.
     tenants::write_tree(&ctx.env, &tenant).await?;
@@ -160,7 +161,7 @@ pub async fn login(mut ctx: Ctx) -> ApiResult<Response> {
     let user = users::by_login(&db, &login).await?;
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
     // Counted by the login as typed, known or not, so the counter links no two spellings.
-    if !guard::check_password(&ctx, &format!("login:{login}"), &candidate, stored).await? {
+    if !credentials::check_password(&ctx, &format!("login:{login}"), &candidate, stored).await? {
         return Err(ApiError::invalid_credentials(401));
     }
     let user = user.expect("a password matched, so the user exists");

@@ -1,20 +1,17 @@
 //! Who is calling: bearer access tokens and personal access tokens, the session check
-//! behind every request, the refresh cookie and its CSRF rule, and issuing sessions.
+//! behind every request, the refresh cookie and its CSRF rule, and opening and ending
+//! sessions.
 
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::respond;
-use crate::domain::clock::DAY;
-use crate::domain::mails::{self, Letter};
 use crate::domain::session::Lifetime;
-use crate::domain::{crypto, password, throttle, token};
+use crate::domain::{crypto, token};
 use crate::store::sessions::{self, SessionRow};
-use crate::store::throttle as counters;
-use crate::store::tokens::Purpose;
 use crate::store::users::UserRow;
-use crate::store::{db, messages, session_cache, tokens, users};
+use crate::store::{session_cache, tokens};
 use serde_json::{json, Value};
-use worker::{D1Database, D1PreparedStatement, Method, Response};
+use worker::{D1PreparedStatement, Method, Response};
 
 pub const REFRESH_COOKIE: &str = "__Host-rooom_refresh";
 
@@ -199,107 +196,6 @@ pub fn clear_refresh_cookie(response: &mut Response) -> ApiResult<()> {
 /// Ends sessions in D1 and in the KV cache.
 pub async fn end_sessions(ctx: &Ctx, user_id: &str, keep: Option<&str>) -> ApiResult<()> {
     let ended = sessions::delete_all(&ctx.db()?, user_id, keep).await?;
-    session_cache::forget(&ctx.env, &ended).await?;
-    Ok(())
-}
-
-/// Checks a password under two throttles: `counter` (`login:<login as typed>` for
-/// sign-in, `reauth:<user id>` for re-checks by a signed-in user) and the client IP.
-/// Each attempt is counted as a failure *before* the (slow) check, so parallel guesses
-/// cannot all pass on one stale counter; a success takes it back. A throttled caller
-/// gets 429 before any password is checked.
-pub async fn check_password(
-    ctx: &Ctx,
-    counter: &str,
-    candidate: &str,
-    stored: Option<&str>,
-) -> ApiResult<bool> {
-    let db = ctx.db()?;
-    let ip_counter = format!("ip:{}", ctx.client_ip);
-    reserve_attempt(&db, counter, &throttle::PER_ACCOUNT, ctx.now).await?;
-    reserve_attempt(&db, &ip_counter, &throttle::PER_IP, ctx.now).await?;
-    // Unknown accounts cost one argon2id verification too, so timing tells nothing.
-    let ok =
-        password::verify(candidate, stored.unwrap_or(password::DUMMY_HASH)) && stored.is_some();
-    if ok {
-        counters::clear(&db, &[counter]).await?;
-        counters::take_back(&db, &ip_counter).await?;
-    }
-    Ok(ok)
-}
-
-async fn reserve_attempt(
-    db: &D1Database,
-    key: &str,
-    policy: &throttle::Policy,
-    now: i64,
-) -> ApiResult<()> {
-    for _ in 0..8 {
-        let seen = counters::load(db, key).await?;
-        if let Some(wait_ms) = policy.wait_ms(&seen, now) {
-            return Err(ApiError::rate_limited(throttle::retry_after_secs(wait_ms)));
-        }
-        if counters::swap(db, key, &seen, &policy.record_failure(seen, now)).await? {
-            return Ok(());
-        }
-    }
-    // Heavy contention on one counter is itself a sign of an attack.
-    Err(ApiError::rate_limited(1))
-}
-
-/// A fresh verification token for `email`: the statement that stores its digest, and
-/// the mail that carries it.
-pub fn verification(
-    ctx: &Ctx,
-    user_id: &str,
-    username: &str,
-    email: &str,
-) -> ApiResult<(D1PreparedStatement, Letter)> {
-    let (secret, digest) = token::new_opaque();
-    let statement = tokens::insert_email_token(
-        &ctx.db()?,
-        &digest,
-        user_id,
-        Purpose::Verify,
-        email,
-        ctx.now,
-        ctx.now + DAY,
-    )?;
-    Ok((
-        statement,
-        mails::verify_email(username, &ctx.app_link("/verify-email", &secret)),
-    ))
-}
-
-/// Stores a new password hash with a note in the inbox and ends every session of the
-/// user but `keep` (ASVS 7.4.3), in one transaction; account recovery (`revoke_tokens`)
-/// also revokes every personal access token.
-pub async fn replace_password(
-    ctx: &Ctx,
-    user_id: &str,
-    hash: &str,
-    note: &str,
-    keep: Option<&str>,
-    revoke_tokens: bool,
-) -> ApiResult<()> {
-    let db = ctx.db()?;
-    let mut statements = vec![
-        sessions::delete_all_statement(&db, user_id, keep)?,
-        users::set_password(&db, user_id, hash)?,
-        messages::insert(
-            &db,
-            user_id,
-            "password_changed",
-            "Password changed",
-            note,
-            ctx.now,
-        )?,
-    ];
-    if revoke_tokens {
-        statements.push(tokens::delete_all_pats_statement(&db, user_id)?);
-    }
-    let results = db::batch_results(&db, statements).await?;
-    let ended = results.first().map_or(Ok(vec![]), sessions::ended_ids)?;
     session_cache::forget(&ctx.env, &ended).await?;
     Ok(())
 }

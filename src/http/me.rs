@@ -1,5 +1,6 @@
 //! The signed-in user's own account (`/me`, `/me/password`).
 
+use super::credentials;
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
@@ -60,7 +61,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
     let db = ctx.db()?;
     if let Some(new_email) = &new_email {
         // Re-authenticate before an email change (ASVS 7.5.1).
-        if !guard::check_password(
+        if !credentials::check_password(
             &ctx,
             &reauth(&user),
             current.flatten().unwrap_or(""),
@@ -105,7 +106,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
 async fn announce_email_change(ctx: &Ctx, user: &UserRow, new_email: &Email) -> ApiResult<()> {
     let db = ctx.db()?;
     let (verify_statement, verify_mail) =
-        guard::verification(ctx, &user.id, &user.username, new_email.as_str())?;
+        credentials::verification(ctx, &user.id, &user.username, new_email.as_str())?;
     let notice = mails::email_changed(&user.email, new_email.as_str());
     let note = format!(
         "Your email address was changed from {} to {new_email}.",
@@ -149,12 +150,14 @@ pub async fn change_password(mut ctx: Ctx) -> ApiResult<Response> {
     let (Some(current), Some(new_password)) = (current, new_password) else {
         unreachable!("validation passed")
     };
-    if !guard::check_password(&ctx, &reauth(&user), &current, Some(&user.password_hash)).await? {
+    if !credentials::check_password(&ctx, &reauth(&user), &current, Some(&user.password_hash))
+        .await?
+    {
         return Err(ApiError::invalid_credentials(403));
     }
     let hash = password::hash(&new_password, &crypto::random());
     let note = "Your password was changed, and your other sessions were signed out.";
-    guard::replace_password(&ctx, &user.id, &hash, note, Some(&session_id), false).await?;
+    credentials::replace_password(&ctx, &user.id, &hash, note, Some(&session_id), false).await?;
     ctx.mail(&user.email, mails::password_changed());
     respond::no_content()
 }
@@ -166,7 +169,9 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
     let body = ctx.json().await?;
     let user = me(&ctx, &user_id).await?;
     let candidate = body.text("password").ok().flatten().unwrap_or("");
-    if !guard::check_password(&ctx, &reauth(&user), candidate, Some(&user.password_hash)).await? {
+    if !credentials::check_password(&ctx, &reauth(&user), candidate, Some(&user.password_hash))
+        .await?
+    {
         return Err(ApiError::invalid_credentials(403));
     }
     let db = ctx.db()?;

@@ -7,6 +7,8 @@ mod app_pages;
 #[cfg(target_arch = "wasm32")]
 mod auth;
 #[cfg(target_arch = "wasm32")]
+mod credentials;
+#[cfg(target_arch = "wasm32")]
 mod ctx;
 #[cfg(target_arch = "wasm32")]
 mod error;

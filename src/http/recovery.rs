@@ -2,6 +2,7 @@
 //! Both answer the same for unknown addresses, so they reveal no accounts.
 
 use super::auth::sign_in;
+use super::credentials;
 use super::ctx::{Ctx, Job};
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
@@ -197,7 +198,7 @@ pub async fn reset(mut ctx: Ctx) -> ApiResult<Response> {
         return Err(invalid());
     }
     let note = "Your password was reset through a mailed link: every session was signed out and every access token revoked.";
-    guard::replace_password(&ctx, &user.id, &hash, note, None, true).await?;
+    credentials::replace_password(&ctx, &user.id, &hash, note, None, true).await?;
     // A successful reset also lifts any sign-in throttle on the account.
     throttle::clear(
         &db,
