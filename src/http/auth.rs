@@ -14,7 +14,7 @@ use crate::domain::{crypto, token, tree};
 use crate::store::tenants::{self, NewTenant};
 use crate::store::tokens::{self, Purpose};
 use crate::store::users::{self, UserRow};
-use crate::store::{db, files, messages, session_cache, sessions};
+use crate::store::{db, files, messages, sessions};
 use serde_json::json;
 use worker::Response;
 
@@ -222,7 +222,7 @@ pub async fn refresh(mut ctx: Ctx) -> ApiResult<Response> {
         .ok_or_else(invalid_refresh)?;
     // A spent token coming back means it leaked: end the whole session (RFC 9700 §4.14.2).
     if found.used_at.is_some() || !sessions::spend_refresh(&db, &digest, ctx.now).await? {
-        end_session(&ctx, &found.session_id).await?;
+        guard::end_session(&ctx, &found.session_id).await?;
         return Err(ApiError::new(
             401,
             "TOKEN_REUSED",
@@ -233,7 +233,7 @@ pub async fn refresh(mut ctx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(invalid_refresh)?;
     if !session.lifetime().is_alive(ctx.now) {
-        end_session(&ctx, &session.id).await?;
+        guard::end_session(&ctx, &session.id).await?;
         return Err(invalid_refresh());
     }
     let user = users::by_id(&db, &session.user_id)
@@ -252,16 +252,4 @@ pub async fn refresh(mut ctx: Ctx) -> ApiResult<Response> {
 
 fn invalid_refresh() -> ApiError {
     ApiError::new(401, "INVALID_TOKEN", "The refresh token is not valid")
-}
-
-pub(super) async fn end_session(ctx: &Ctx, session_id: &str) -> ApiResult<()> {
-    let db = ctx.db()?;
-    db::run(
-        &db,
-        "DELETE FROM sessions WHERE id = ?1",
-        &[session_id.into()],
-    )
-    .await?;
-    session_cache::forget(&ctx.env, &[session_id.to_string()]).await?;
-    Ok(())
 }

@@ -193,6 +193,13 @@ pub fn clear_refresh_cookie(response: &mut Response) -> ApiResult<()> {
     Ok(())
 }
 
+/// Ends one session in D1 and in the KV cache.
+pub async fn end_session(ctx: &Ctx, session_id: &str) -> ApiResult<()> {
+    sessions::delete_by_id(&ctx.db()?, session_id).await?;
+    session_cache::forget(&ctx.env, &[session_id.to_string()]).await?;
+    Ok(())
+}
+
 /// Ends sessions in D1 and in the KV cache.
 pub async fn end_sessions(ctx: &Ctx, user_id: &str, keep: Option<&str>) -> ApiResult<()> {
     let ended = sessions::delete_all(&ctx.db()?, user_id, keep).await?;

@@ -172,15 +172,9 @@ pub async fn reset(mut ctx: Ctx) -> ApiResult<Response> {
     let digest = token::digest(body.text("token").ok().flatten().unwrap_or(""));
     let db = ctx.db()?;
     // Look before spending, so a refused new password does not burn the link.
-    #[derive(serde::Deserialize)]
-    struct Pending {
-        user_id: String,
-    }
-    let sql = "SELECT user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
-               WHERE t.token_hash = ?1 AND t.purpose = 'reset' AND t.used_at IS NULL AND t.expires_at > ?2 AND t.email = u.email";
-    let pending: Option<Pending> = db::first(&db, sql, &[(&digest).into(), ctx.now.into()]).await?;
+    let pending = tokens::pending_reset(&db, &digest, ctx.now).await?;
     let user = match pending {
-        Some(p) => users::by_id(&db, &p.user_id).await?.ok_or_else(invalid)?,
+        Some(user_id) => users::by_id(&db, &user_id).await?.ok_or_else(invalid)?,
         None => return Err(invalid()),
     };
     let mut v = Validation::default();

@@ -1,7 +1,6 @@
 //! Sessions: see where you are signed in (`/me/sessions`), end any of them, sign out
 //! (`/auth/logout`, `/auth/logout-all`).
 
-use super::auth::end_session;
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::guard;
@@ -61,7 +60,7 @@ async fn current_session(ctx: &Ctx) -> ApiResult<Option<(String, String)>> {
 
 pub async fn logout(ctx: Ctx) -> ApiResult<Response> {
     if let Some((_, session_id)) = current_session(&ctx).await? {
-        end_session(&ctx, &session_id).await?;
+        guard::end_session(&ctx, &session_id).await?;
     }
     let mut response = respond::no_content()?;
     guard::clear_refresh_cookie(&mut response)?;

@@ -126,6 +126,16 @@ pub async fn list_for_user(db: &D1Database, user_id: &str) -> Result<Vec<Session
     db::all(db, &sql, &[user_id.into()]).await
 }
 
+pub async fn delete_by_id(db: &D1Database, session_id: &str) -> Result<()> {
+    db::run(
+        db,
+        "DELETE FROM sessions WHERE id = ?1",
+        &[session_id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Ends one session of a user; false when it is not theirs or already gone.
 pub async fn delete(db: &D1Database, user_id: &str, session_id: &str) -> Result<bool> {
     let sql = "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2";

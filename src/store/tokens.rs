@@ -75,6 +75,20 @@ pub async fn spend_email_token(
     .next())
 }
 
+/// Whom a live reset token is for, without spending it; only while the account's email
+/// is still the one the link was sent to.
+pub async fn pending_reset(db: &D1Database, digest: &str, now: i64) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Pending {
+        user_id: String,
+    }
+    let sql = "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id \
+               WHERE t.token_hash = ?1 AND t.purpose = 'reset' AND t.used_at IS NULL \
+               AND t.expires_at > ?2 AND t.email = u.email";
+    let pending: Option<Pending> = db::first(db, sql, &[digest.into(), now.into()]).await?;
+    Ok(pending.map(|p| p.user_id))
+}
+
 /// Spends every live one-time code of a user (a new one was requested, or one was used).
 pub fn spend_all_codes(db: &D1Database, user_id: &str, now: i64) -> Result<D1PreparedStatement> {
     db::stmt(
