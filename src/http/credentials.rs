@@ -24,30 +24,69 @@ pub async fn check_password(
 ) -> ApiResult<bool> {
     let db = ctx.db()?;
     let ip_counter = format!("ip:{}", ctx.client_ip);
-    reserve_attempt(&db, counter, &throttle::PER_ACCOUNT, ctx.now).await?;
-    reserve_attempt(&db, &ip_counter, &throttle::PER_IP, ctx.now).await?;
+    reserve_attempt(
+        &db,
+        [
+            (counter, &throttle::PER_ACCOUNT),
+            (&ip_counter, &throttle::PER_IP),
+        ],
+        ctx.now,
+    )
+    .await?;
     // Unknown accounts cost one argon2id verification too, so timing tells nothing.
     let ok =
         password::verify(candidate, stored.unwrap_or(password::DUMMY_HASH)) && stored.is_some();
     if ok {
-        counters::clear(&db, &[counter]).await?;
-        counters::take_back(&db, &ip_counter).await?;
+        db::batch(
+            &db,
+            vec![
+                counters::clear(&db, counter)?,
+                counters::take_back(&db, &ip_counter)?,
+            ],
+        )
+        .await?;
     }
     Ok(ok)
 }
 
+/// Counts a failure on every counter, each by compare-and-swap: one read and one batch
+/// per round, retrying only the counters another request changed in between.
 async fn reserve_attempt(
     db: &D1Database,
-    key: &str,
-    policy: &throttle::Policy,
+    counters: [(&str, &throttle::Policy); 2],
     now: i64,
 ) -> ApiResult<()> {
+    let mut pending: Vec<(&str, &throttle::Policy)> = counters.to_vec();
     for _ in 0..8 {
-        let seen = counters::load(db, key).await?;
-        if let Some(wait_ms) = policy.wait_ms(&seen, now) {
-            return Err(ApiError::rate_limited(throttle::retry_after_secs(wait_ms)));
+        let keys: Vec<&str> = pending.iter().map(|(key, _)| *key).collect();
+        let seen = counters::load(db, &keys).await?;
+        let mut swaps = Vec::with_capacity(pending.len());
+        for ((key, policy), seen) in pending.iter().zip(&seen) {
+            if let Some(wait_ms) = policy.wait_ms(seen, now) {
+                return Err(ApiError::rate_limited(throttle::retry_after_secs(wait_ms)));
+            }
+            swaps.push(counters::swap(
+                db,
+                key,
+                seen,
+                &policy.record_failure(*seen, now),
+            )?);
         }
-        if counters::swap(db, key, &seen, &policy.record_failure(seen, now)).await? {
+        let results = db::batch_results(db, swaps).await?;
+        let swapped = |i: usize| {
+            results
+                .get(i)
+                .and_then(|r| r.meta().ok().flatten())
+                .and_then(|m| m.changes)
+                == Some(1)
+        };
+        pending = pending
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !swapped(*i))
+            .map(|(_, c)| c)
+            .collect();
+        if pending.is_empty() {
             return Ok(());
         }
     }

@@ -189,24 +189,18 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
         statements.push(tenants::delete(&db, &t.id)?);
     }
     statements.push(users::delete(&db, &user.id)?);
+    for counter in [
+        format!("login:{}", user.username),
+        format!("login:{}", user.email),
+        reauth(&user),
+    ] {
+        statements.push(throttle::clear(&db, &counter)?);
+    }
     let results = db::batch_results(&db, statements).await?;
     let ended = results
         .first()
         .map_or(Ok(vec![]), crate::store::sessions::ended_ids)?;
     session_cache::forget(&ctx.env, &ended).await?;
-    let login_counters = [
-        format!("login:{}", user.username),
-        format!("login:{}", user.email),
-        reauth(&user),
-    ];
-    throttle::clear(
-        &db,
-        &login_counters
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
-    .await?;
     if let Some(t) = &tenant {
         tenants::discard(&ctx.env, &t.id, &room_ids).await?;
     }

@@ -194,11 +194,11 @@ pub async fn reset(mut ctx: Ctx) -> ApiResult<Response> {
     let note = "Your password was reset through a mailed link: every session was signed out and every access token revoked.";
     credentials::replace_password(&ctx, &user.id, &hash, note, None, true).await?;
     // A successful reset also lifts any sign-in throttle on the account.
-    throttle::clear(
+    db::batch(
         &db,
-        &[
-            &format!("login:{}", user.username),
-            &format!("login:{}", user.email),
+        vec![
+            throttle::clear(&db, &format!("login:{}", user.username))?,
+            throttle::clear(&db, &format!("login:{}", user.email))?,
         ],
     )
     .await?;

@@ -1,75 +1,83 @@
 //! Failed sign-in counters (`throttles`) and per-address mail counts (`mail_counts`).
 
-use super::db;
+use super::db::{self, Arg};
 use crate::domain::clock::HOUR;
 use crate::domain::throttle::Counter;
 use serde::Deserialize;
-use worker::{D1Database, Result};
+use worker::{D1Database, D1PreparedStatement, Result};
 
 #[derive(Deserialize)]
 struct Row {
+    key: String,
     failures: i64,
     last_failure_at: i64,
     blocked_until: i64,
 }
 
-pub async fn load(db: &D1Database, key: &str) -> Result<Counter> {
-    let sql = "SELECT failures, last_failure_at, blocked_until FROM throttles WHERE key = ?1";
-    let row: Option<Row> = db::first(db, sql, &[key.into()]).await?;
-    Ok(row.map_or_else(Counter::default, |r| Counter {
-        failures: r.failures.clamp(0, u32::MAX as i64) as u32,
-        last_failure_at: r.last_failure_at,
-        blocked_until: r.blocked_until,
-    }))
+/// The counters under `keys`, in the same order (a missing one is zero), in one query.
+pub async fn load(db: &D1Database, keys: &[&str]) -> Result<Vec<Counter>> {
+    let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "SELECT key, failures, last_failure_at, blocked_until FROM throttles WHERE key IN ({})",
+        placeholders.join(", ")
+    );
+    let args: Vec<Arg> = keys.iter().map(|k| Arg::from(*k)).collect();
+    let rows: Vec<Row> = db::all(db, &sql, &args).await?;
+    Ok(keys
+        .iter()
+        .map(|key| {
+            rows.iter()
+                .find(|r| r.key == *key)
+                .map_or_else(Counter::default, |r| Counter {
+                    failures: r.failures.clamp(0, u32::MAX as i64) as u32,
+                    last_failure_at: r.last_failure_at,
+                    blocked_until: r.blocked_until,
+                })
+        })
+        .collect())
 }
 
-/// Replaces the counter `seen` with `next`, only if nobody changed it since it was read.
-/// False means another request got there first: read again and retry.
-pub async fn swap(db: &D1Database, key: &str, seen: &Counter, next: &Counter) -> Result<bool> {
-    let next_args = [
-        key.into(),
+/// A statement replacing the counter `seen` with `next`, only if nobody changed it since
+/// it was read: it changes one row, or none when another request got there first.
+pub fn swap(
+    db: &D1Database,
+    key: &str,
+    seen: &Counter,
+    next: &Counter,
+) -> Result<D1PreparedStatement> {
+    let mut args = vec![
+        Arg::from(key),
         (next.failures as i64).into(),
         next.last_failure_at.into(),
         next.blocked_until.into(),
     ];
-    let changed = if *seen == Counter::default() {
+    if *seen == Counter::default() {
         let sql = "INSERT INTO throttles (key, failures, last_failure_at, blocked_until) VALUES (?1, ?2, ?3, ?4) \
                    ON CONFLICT (key) DO NOTHING";
-        db::run(db, sql, &next_args).await?
-    } else {
-        let sql = "UPDATE throttles SET failures = ?2, last_failure_at = ?3, blocked_until = ?4 \
-                   WHERE key = ?1 AND failures = ?5 AND last_failure_at = ?6 AND blocked_until = ?7";
-        let [a, b, c, d] = next_args;
-        let args = [
-            a,
-            b,
-            c,
-            d,
-            (seen.failures as i64).into(),
-            seen.last_failure_at.into(),
-            seen.blocked_until.into(),
-        ];
-        db::run(db, sql, &args).await?
-    };
-    Ok(changed == 1)
+        return db::stmt(db, sql, &args);
+    }
+    let sql = "UPDATE throttles SET failures = ?2, last_failure_at = ?3, blocked_until = ?4 \
+               WHERE key = ?1 AND failures = ?5 AND last_failure_at = ?6 AND blocked_until = ?7";
+    args.extend([
+        (seen.failures as i64).into(),
+        seen.last_failure_at.into(),
+        seen.blocked_until.into(),
+    ]);
+    db::stmt(db, sql, &args)
+}
+
+/// Forgets a counter (a success, or a reset).
+pub fn clear(db: &D1Database, key: &str) -> Result<D1PreparedStatement> {
+    db::stmt(db, "DELETE FROM throttles WHERE key = ?1", &[key.into()])
 }
 
 /// Takes back one reserved failure (the attempt turned out to be a success).
-pub async fn take_back(db: &D1Database, key: &str) -> Result<()> {
-    db::run(
+pub fn take_back(db: &D1Database, key: &str) -> Result<D1PreparedStatement> {
+    db::stmt(
         db,
         "UPDATE throttles SET failures = failures - 1 WHERE key = ?1 AND failures > 0",
         &[key.into()],
     )
-    .await?;
-    Ok(())
-}
-
-pub async fn clear(db: &D1Database, keys: &[&str]) -> Result<()> {
-    for key in keys {
-        db::run(db, "DELETE FROM throttles WHERE key = ?1", &[(*key).into()]).await?;
-    }
-    Ok(())
 }
 
 /// Counts one mail to `key` in the current hour; false once `limit` is reached.
