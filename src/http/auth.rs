@@ -160,8 +160,10 @@ pub async fn login(mut ctx: Ctx) -> ApiResult<Response> {
     let db = ctx.db()?;
     let user = users::by_login(&db, &login).await?;
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
-    // Counted by the login as typed, known or not, so the counter links no two spellings.
-    if !credentials::check_password(&ctx, &format!("login:{login}"), &candidate, stored).await? {
+    // Counted by the login as typed, known or not, so the counter links no two spellings;
+    // stored as a digest, so the table holds neither addresses nor arbitrary input.
+    let counter = credentials::login_counter(&login);
+    if !credentials::check_password(&ctx, &counter, &candidate, stored).await? {
         return Err(ApiError::invalid_credentials(401));
     }
     let user = user.expect("a password matched, so the user exists");

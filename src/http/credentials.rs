@@ -5,13 +5,18 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
 use crate::domain::clock::DAY;
 use crate::domain::mails::{self, Letter};
-use crate::domain::{password, throttle, token};
+use crate::domain::{crypto, password, throttle, token};
 use crate::store::throttle as counters;
 use crate::store::tokens::Purpose;
 use crate::store::{db, messages, session_cache, sessions, tokens, users};
 use worker::{D1Database, D1PreparedStatement};
 
-/// Checks a password under two throttles: `counter` (`login:<login as typed>` for
+/// The sign-in throttle counter of a (case-folded) login.
+pub fn login_counter(login: &str) -> String {
+    format!("login:{}", crypto::sha256_hex(login.as_bytes()))
+}
+
+/// Checks a password under two throttles: `counter` (`login_counter` for
 /// sign-in, `reauth:<user id>` for re-checks by a signed-in user) and the client IP.
 /// Each attempt is counted as a failure *before* the (slow) check, so parallel guesses
 /// cannot all pass on one stale counter; a success takes it back. A throttled caller

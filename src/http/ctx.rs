@@ -137,20 +137,39 @@ impl Ctx {
                 }
             }
         }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // A UTF-8 byte-order mark is harmless; some editors and tools add one.
+        let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+        if text.iter().all(u8::is_ascii_whitespace) {
             return Ok(Body(Map::new()));
         }
-        match serde_json::from_slice(&bytes) {
+        match serde_json::from_slice(text) {
             Ok(Value::Object(map)) => Ok(Body(map)),
             Ok(_) => Err(ApiError::bad_request(
                 "MALFORMED_JSON",
                 "The body must be a JSON object",
+            )),
+            Err(_) if self.declares_other_media_type() => Err(ApiError::new(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send a JSON object with Content-Type: application/json",
             )),
             Err(_) => Err(ApiError::bad_request(
                 "MALFORMED_JSON",
                 "The body is not valid JSON",
             )),
         }
+    }
+
+    /// Whether the request says its body is something other than JSON (a form, say).
+    /// Bodies that parse as JSON are accepted whatever they declare: `curl -d` labels
+    /// JSON as a form.
+    fn declares_other_media_type(&self) -> bool {
+        self.header("content-type").is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            !(t.starts_with("application/json")
+                || t.contains("+json")
+                || t.starts_with("text/plain"))
+        })
     }
 
     pub fn job(&self) -> Job {

@@ -190,8 +190,8 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
     }
     statements.push(users::delete(&db, &user.id)?);
     for counter in [
-        format!("login:{}", user.username),
-        format!("login:{}", user.email),
+        credentials::login_counter(&user.username),
+        credentials::login_counter(&user.email),
         reauth(&user),
     ] {
         statements.push(throttle::clear(&db, &counter)?);

@@ -52,6 +52,7 @@ mod entry {
         let host = req.headers().get("host").ok().flatten().unwrap_or_default();
         let path = req.path();
         let https = req.url().map(|u| u.scheme() == "https").unwrap_or(false);
+        let is_head = req.method() == worker::Method::Head;
         let (plane, result) = route(req, env, worker, now, &host).await;
         let mut response = result.unwrap_or_else(|error| {
             if let Some(detail) = &error.internal {
@@ -60,6 +61,9 @@ mod entry {
             }
             error.into_response()
         });
+        if is_head {
+            response = respond::without_body(response);
+        }
         respond::finish(&mut response, plane, &request_id, https);
         let line = serde_json::json!({
             "request_id": request_id, "method": method, "host": host, "path": path,

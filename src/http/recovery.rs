@@ -197,8 +197,8 @@ pub async fn reset(mut ctx: Ctx) -> ApiResult<Response> {
     db::batch(
         &db,
         vec![
-            throttle::clear(&db, &format!("login:{}", user.username))?,
-            throttle::clear(&db, &format!("login:{}", user.email))?,
+            throttle::clear(&db, &credentials::login_counter(&user.username))?,
+            throttle::clear(&db, &credentials::login_counter(&user.email))?,
         ],
     )
     .await?;

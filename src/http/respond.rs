@@ -13,6 +13,15 @@ pub fn no_content() -> ApiResult<Response> {
     Ok(Response::empty()?.with_status(204))
 }
 
+/// The same status and headers, no body: the answer to a `HEAD`.
+pub fn without_body(response: Response) -> Response {
+    let status = response.status_code();
+    let headers = response.headers().clone();
+    Response::empty().map_or(response, |empty| {
+        empty.with_status(status).with_headers(headers)
+    })
+}
+
 /// Which headers a response gets depends on the plane it was served from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Plane {

@@ -81,8 +81,10 @@ fn captures(pattern: &str, path: &str) -> Option<Vec<String>> {
     }
 }
 
-/// Finds the endpoint for a method and a path below `/api/v1`.
+/// Finds the endpoint for a method and a path below `/api/v1`. `HEAD` runs the `GET`
+/// route (the caller drops the body).
 pub fn resolve(method: &str, path: &str) -> Resolved {
+    let method = if method == "HEAD" { "GET" } else { method };
     let mut allowed = Vec::new();
     for (route_method, pattern, endpoint) in ROUTES {
         if let Some(params) = captures(pattern, path) {

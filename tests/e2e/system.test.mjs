@@ -156,3 +156,38 @@ test('every response has its own x-request-id and a client-supplied one is not t
   assert.notEqual(ids[2], 'attacker-chosen-id');
   assert.equal(d.status, 400, describeRes(d));
 });
+
+test('HEAD works wherever GET does, with the headers and without a body', async () => {
+  const u = await register();
+
+  const health = await api('HEAD', '/health');
+  const mine = await api('HEAD', '/me', { token: u.access });
+
+  assertStatus(health, 200);
+  assert.equal(health.text, '', 'no body');
+  assert.match(health.headers.get('content-type') ?? '', /application\/json/);
+  assert.ok(health.headers.get('x-request-id'));
+  assertStatus(mine, 200);
+  assert.equal(mine.text, '');
+});
+
+test('a form-encoded body answers 415; JSON is accepted whatever its label', async () => {
+  const form = await api('POST', '/auth/login', {
+    raw: 'login=a&password=b', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const jsonAsForm = await api('POST', '/auth/login', {
+    raw: JSON.stringify({ login: 'nobody-here', password: 'wrong password' }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+
+  assertError(form, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  assertError(jsonAsForm, 401, 'INVALID_CREDENTIALS');
+});
+
+test('a UTF-8 byte-order mark before JSON is ignored', async () => {
+  const raw = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ login: 'nobody-here', password: 'wrong password' }))]);
+
+  const res = await api('POST', '/auth/login', { raw });
+
+  assertError(res, 401, 'INVALID_CREDENTIALS');
+});
