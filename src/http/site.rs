@@ -34,12 +34,15 @@ pub async fn serve(
         "/mod/" | "/mod/index.html" => Some(tree::page_key(&tenant.id, "mod/index.html")),
         "/media/" | "/media/index.html" => Some(tree::page_key(&tenant.id, "media/index.html")),
         "/_/rooms.json" => return rooms_json(&db, &tenant, tenant_url).await,
-        _ => match path
-            .strip_prefix("/rooms/")
-            .map(|rest| rest.split_once('/'))
-        {
-            Some(None) => return redirect(&format!("{path}/")),
-            Some(Some((slug, file))) => room_file_key(&db, &tenant, slug, file).await?,
+        _ => match path.strip_prefix("/rooms/") {
+            Some(rest) => match rest.split_once('/') {
+                Some((slug, file)) => room_file_key(&db, &tenant, slug, file).await?,
+                // `/rooms/<slug>` → `/rooms/<slug>/`, but only for a room there is to see.
+                None if room_file_key(&db, &tenant, rest, "").await?.is_some() => {
+                    return redirect(&format!("{path}/"));
+                }
+                None => None,
+            },
             None => None,
         },
     };

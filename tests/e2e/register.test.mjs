@@ -255,3 +255,15 @@ test('an unknown verification token answers 400 INVALID_TOKEN', async () => {
   assertError(res, 400, 'INVALID_TOKEN');
   assertError(garbage, 400, 'INVALID_TOKEN');
 });
+
+test('only an existing public room redirects to its slash form; other /rooms paths are 404', async () => {
+  const u = await register();
+
+  const bare = await tenant(u.username, '/rooms/');
+  const missing = await tenant(u.username, '/rooms/no-such-room');
+  const home = await tenant(u.username, '/rooms/home');
+
+  assert.equal(bare.status, 404, describeRes(bare));
+  assert.equal(missing.status, 404, describeRes(missing));
+  assert.equal(home.status, 301, describeRes(home));
+});
