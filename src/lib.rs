@@ -22,3 +22,24 @@ async fn fetch(
 ) -> worker::Result<worker::Response> {
     Ok(http::handle(req, env, ctx).await)
 }
+
+/// Hourly (see `[triggers]` in wrangler.toml): purge rows whose time is over.
+#[cfg(target_arch = "wasm32")]
+#[worker::event(scheduled)]
+async fn scheduled(
+    _event: worker::ScheduledEvent,
+    env: worker::Env,
+    _ctx: worker::ScheduleContext,
+) {
+    let now = worker::Date::now().as_millis() as i64;
+    let outcome = match env.d1("DB") {
+        Ok(db) => store::retention::purge(&db, &domain::retention::cutoffs(now), now).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(deleted) => worker::console_log!("{}", serde_json::json!({"purge": deleted})),
+        Err(error) => {
+            worker::console_error!("{}", serde_json::json!({"purge_error": error.to_string()}))
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod mails;
 pub mod names;
 pub mod password;
 pub mod profile;
+pub mod retention;
 pub mod session;
 pub mod throttle;
 pub mod token;

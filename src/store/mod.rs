@@ -5,6 +5,7 @@ pub mod db;
 pub mod files;
 pub mod mail;
 pub mod messages;
+pub mod retention;
 pub mod session_cache;
 pub mod sessions;
 pub mod tenants;

@@ -82,6 +82,8 @@ export async function startWorker({ vars = {}, logFile }) {
         '--config', path.join(ROOT, 'wrangler.toml'),
         '--port', String(port), '--ip', '127.0.0.1', '--persist-to', stateDir,
         ...varArgs,
+        // `/__scheduled` fires the cron handler on demand (tests/e2e/retention.test.mjs).
+        '--test-scheduled',
         '--show-interactive-dev-session=false', '--log-level=warn',
       ],
       { cwd: ROOT, env: WRANGLER_ENV, stdio: ['ignore', logFd, logFd], detached: true },
