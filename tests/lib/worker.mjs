@@ -15,7 +15,7 @@ const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
 const START_TIMEOUT_MS = Number(process.env.ROOOM_E2E_START_TIMEOUT_MS ?? 90_000);
 const WRANGLER_ENV = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' };
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
