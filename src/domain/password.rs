@@ -3,6 +3,7 @@
 use super::Invalid;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use unicode_normalization::UnicodeNormalization;
 
 const MIN_CHARS: usize = 8;
 const MAX_CHARS: usize = 128;
@@ -11,10 +12,17 @@ const COMMON: &str = include_str!("common-passwords.txt");
 /// A password that passed the policy; only ever hashed, never stored or logged.
 pub struct NewPassword(String);
 
+/// NFKC, so one typed password is one password whichever keyboard or OS composed its
+/// accents (NIST SP 800-63B §5.1.1.2). Applied before hashing and before verifying.
+fn normalize(password: &str) -> String {
+    password.nfkc().collect()
+}
+
 impl NewPassword {
     /// Length counts characters, not bytes; nothing is truncated and no composition
     /// rules apply. `names` are the account's own username and email, refused as passwords.
     pub fn parse(input: &str, names: &[&str]) -> Result<Self, Invalid> {
+        let input = &normalize(input);
         let chars = input.chars().count();
         if chars < MIN_CHARS {
             return Err("must be at least 8 characters (15 or more is better)");
@@ -65,7 +73,7 @@ pub fn verify(candidate: &str, stored: &str) -> bool {
         return false;
     };
     hasher()
-        .verify_password(candidate.as_bytes(), &parsed)
+        .verify_password(normalize(candidate).as_bytes(), &parsed)
         .is_ok()
 }
 
@@ -112,6 +120,15 @@ mod tests {
         assert!(verify("a long enough passphrase", &stored));
         assert!(!verify("a long enough passphrasE", &stored));
         assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn composed_and_decomposed_accents_are_the_same_password() {
+        let composed = "caf\u{e9} au lait, bitte";
+        let decomposed = "cafe\u{301} au lait, bitte";
+        let stored = hash(&NewPassword::parse(composed, &[]).unwrap(), &[3; 16]);
+        assert!(verify(decomposed, &stored));
+        assert!(!verify("cafe au lait, bitte", &stored));
     }
 
     #[test]
