@@ -38,9 +38,20 @@ function tail(file, lines = 80) {
 /**
  * Starts a Worker. `vars` override wrangler.toml and .dev.vars (e.g. {DEV_MODE: '0'}).
  * Returns {base, port, stateDir, child, stop()}; throws (after cleaning up) when the
- * Worker does not become healthy.
+ * Worker does not become healthy. A port found free can be taken by another process
+ * before wrangler binds it, so that case is retried on a fresh port.
  */
-export async function startWorker({ vars = {}, logFile }) {
+export async function startWorker(options) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWorkerOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !/Address already in use/.test(error.message)) throw error;
+    }
+  }
+}
+
+async function startWorkerOnce({ vars = {}, logFile }) {
   for (const [file, hint] of [[WRANGLER, 'run npm install first'], [path.join(ROOT, 'build', 'worker', 'shim.mjs'), 'build the worker first']]) {
     if (!fs.existsSync(file)) throw new Error(`${file} not found: ${hint}`);
   }
