@@ -6,9 +6,33 @@ pub fn tenant_prefix(tenant_id: &str) -> String {
     format!("t/{tenant_id}/")
 }
 
+/// Everything of one room (files, temporary files, later git packs).
+pub fn room_prefix(tenant_id: &str, room_id: &str) -> String {
+    format!("t/{tenant_id}/r/{room_id}/")
+}
+
 /// A room's current file (the materialised tree of its head).
 pub fn room_file_key(tenant_id: &str, room_id: &str, path: &str) -> String {
     format!("t/{tenant_id}/r/{room_id}/files/{path}")
+}
+
+/// A room's temporary file (`tmp/{path}`), removed by the room's alarm after its TTL.
+pub fn room_tmp_key(tenant_id: &str, room_id: &str, path: &str) -> String {
+    format!("t/{tenant_id}/r/{room_id}/tmp/{path}")
+}
+
+/// One module's files, every version.
+pub fn module_prefix(tenant_id: &str, module_id: &str) -> String {
+    format!("t/{tenant_id}/m/{module_id}/")
+}
+
+pub fn module_file_key(tenant_id: &str, module_id: &str, version: &str, path: &str) -> String {
+    format!("t/{tenant_id}/m/{module_id}/{version}/{path}")
+}
+
+/// A media file, by its id: renames and overwrites never collide with readers.
+pub fn media_key(tenant_id: &str, media_id: &str) -> String {
+    format!("t/{tenant_id}/media/{media_id}")
 }
 
 /// The tenant's own listing pages: `/mod/index.html` and `/media/index.html`.
@@ -21,6 +45,26 @@ pub fn render_template(template: &str, tenant: &str, display_name_html: &str) ->
     template
         .replace("{{tenant}}", tenant)
         .replace("{{display_name}}", display_name_html)
+}
+
+/// Fills a new room's starter page: `{{title}}` (already HTML-escaped) and `{{tenant}}`.
+pub fn render_room_template(template: &str, tenant: &str, title_html: &str) -> String {
+    template
+        .replace("{{title}}", title_html)
+        .replace("{{tenant}}", tenant)
+}
+
+/// A file path as it goes into a URL: every byte but unreserved ones and `/` escaped.
+pub fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -39,10 +83,20 @@ mod tests {
             page_key("T1", "mod/index.html"),
             "t/T1/pages/mod/index.html"
         );
+        assert!(room_tmp_key("T1", "R1", "x").starts_with(&room_prefix("T1", "R1")));
+        assert!(room_file_key("T1", "R1", "x").starts_with(&room_prefix("T1", "R1")));
+        assert!(module_file_key("T1", "M1", "1.0.0", "a.js").starts_with(&module_prefix("T1", "M1")));
+        assert_eq!(media_key("T1", "X"), "t/T1/media/X");
         assert!(
             !room_file_key("T10", "R1", "x").starts_with(&prefix),
             "prefixes end with '/'"
         );
+    }
+
+    #[test]
+    fn url_paths_escape_all_but_unreserved() {
+        assert_eq!(url_path("a b/ü.png"), "a%20b/%C3%BC.png");
+        assert_eq!(url_path("x-1_2.~/y"), "x-1_2.~/y");
     }
 
     #[test]

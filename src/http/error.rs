@@ -80,6 +80,17 @@ impl ApiError {
         }
     }
 
+    pub fn with_retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
+    /// Keeps a detail for the log (never sent).
+    pub fn with_internal(mut self, detail: impl Into<String>) -> Self {
+        self.internal = Some(detail.into());
+        self
+    }
+
     pub fn with_field(mut self, field: &str, why: &str) -> Self {
         let fields = self.fields.get_or_insert_with(Map::new);
         match fields.get_mut(field) {

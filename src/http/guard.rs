@@ -24,8 +24,13 @@ pub struct Caller {
 pub enum Via {
     /// A signed-in session (access token).
     Session(String),
-    /// A personal access token; read-only ones may only GET and HEAD.
-    Token { read_only: bool },
+    /// A personal access token; read-only ones may only GET and HEAD, and one scoped to
+    /// a tenant (or one of its rooms) opens nothing else.
+    Token {
+        read_only: bool,
+        tenant_id: Option<String>,
+        room_id: Option<String>,
+    },
 }
 
 impl Caller {
@@ -46,7 +51,7 @@ impl Caller {
 pub async fn caller(ctx: &Ctx) -> ApiResult<Caller> {
     let caller = authenticate(ctx).await?;
     let reads_only = matches!(ctx.req.method(), Method::Get | Method::Head);
-    if matches!(caller.via, Via::Token { read_only: true }) && !reads_only {
+    if matches!(caller.via, Via::Token { read_only: true, .. }) && !reads_only {
         return Err(ApiError::forbidden(
             "INSUFFICIENT_SCOPE",
             "This token may only read",
@@ -69,6 +74,8 @@ async fn authenticate(ctx: &Ctx) -> ApiResult<Caller> {
             user_id: pat.user_id,
             via: Via::Token {
                 read_only: pat.scope == "read",
+                tenant_id: pat.tenant_id,
+                room_id: pat.room_id,
             },
         });
     }

@@ -30,6 +30,28 @@ mod site;
 mod system;
 #[cfg(target_arch = "wasm32")]
 mod tokens;
+#[cfg(target_arch = "wasm32")]
+mod uploads;
+#[cfg(target_arch = "wasm32")]
+mod tenants;
+#[cfg(target_arch = "wasm32")]
+mod tenancy;
+#[cfg(target_arch = "wasm32")]
+mod rooms;
+#[cfg(target_arch = "wasm32")]
+mod room_data;
+#[cfg(target_arch = "wasm32")]
+mod modules;
+#[cfg(target_arch = "wasm32")]
+mod media;
+#[cfg(target_arch = "wasm32")]
+mod listings;
+#[cfg(target_arch = "wasm32")]
+mod installs;
+#[cfg(target_arch = "wasm32")]
+mod files;
+#[cfg(target_arch = "wasm32")]
+mod content;
 
 #[cfg(target_arch = "wasm32")]
 pub use entry::handle;
@@ -150,6 +172,41 @@ mod entry {
             DeleteToken => tokens::delete(ctx).await,
             ListMessages => messages::list(ctx).await,
             ReadMessage => messages::read(ctx).await,
+            ListTenants => tenants::list(ctx).await,
+            GetTenant => tenants::get(ctx).await,
+            UpdateTenant => tenants::update(ctx).await,
+            Usage => tenants::usage(ctx).await,
+            ListRooms => rooms::list(ctx).await,
+            CreateRoom => rooms::create(ctx).await,
+            GetRoom => rooms::get(ctx).await,
+            UpdateRoom => rooms::update(ctx).await,
+            DeleteRoom => rooms::delete(ctx).await,
+            ListFiles => files::list(ctx).await,
+            GetFile => files::get(ctx).await,
+            PutFile => files::put(ctx).await,
+            DeleteFile => files::delete(ctx).await,
+            ListMeta => room_data::list_meta(ctx).await,
+            GetMeta => room_data::get_meta(ctx).await,
+            PutMeta => room_data::put_meta(ctx).await,
+            DeleteMeta => room_data::delete_meta(ctx).await,
+            GetTmp => room_data::get_tmp(ctx).await,
+            PutTmp => room_data::put_tmp(ctx).await,
+            DeleteTmp => room_data::delete_tmp(ctx).await,
+            ListInstalled => installs::list(ctx).await,
+            InstallModules => installs::install(ctx).await,
+            ListModules => modules::list(ctx).await,
+            CreateModule => modules::create(ctx).await,
+            GetModule => modules::get(ctx).await,
+            DeleteModule => modules::delete(ctx).await,
+            PublishVersion => modules::publish(ctx).await,
+            ListMedia => media::list(ctx).await,
+            StartUpload => uploads::start(ctx).await,
+            UploadPart => uploads::part(ctx).await,
+            CompleteUpload => uploads::complete(ctx).await,
+            AbortUpload => uploads::abort(ctx).await,
+            GetMedia => media::get(ctx).await,
+            PutMedia => media::put(ctx).await,
+            DeleteMedia => media::delete(ctx).await,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Building responses, and the headers every response gets.
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use crate::domain::crypto;
 use serde::Serialize;
 use worker::Response;
@@ -80,4 +80,38 @@ pub fn finish(response: &mut Response, plane: Plane, request_id: &str, https: bo
 
 pub fn new_request_id(now: i64) -> String {
     crypto::uuid_v7(now as u64)
+}
+
+/// Passes on an answer of a room's Durable Object: success as a fresh response (the
+/// object's own headers are immutable), refusals as the one error type.
+pub async fn relay(mut answer: Response) -> ApiResult<Response> {
+    let status = answer.status_code();
+    if status == 204 {
+        return no_content();
+    }
+    let text = answer.text().await?;
+    let body: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| ApiError::internal(format!("room object answered {status}: {text}")))?;
+    if status < 400 {
+        let mut response = json(status, &body)?;
+        if let Some(etag) = body.get("etag").and_then(|e| e.as_str()) {
+            response.headers_mut().set("etag", etag)?;
+        }
+        return Ok(response);
+    }
+    let code = body["error"]["code"].as_str().unwrap_or("");
+    let message = body["error"]["message"].as_str().unwrap_or("Refused").to_string();
+    const KNOWN: &[&str] = &[
+        "NOT_FOUND",
+        "PRECONDITION_FAILED",
+        "FILE_TOO_LARGE",
+        "QUOTA_EXCEEDED",
+        "PAYLOAD_TOO_LARGE",
+        "MALFORMED_JSON",
+    ];
+    match KNOWN.iter().find(|known| **known == code) {
+        Some(code) if status < 500 => Err(ApiError::new(status, code, message)),
+        Some(code) if status == 507 => Err(ApiError::new(status, code, message)),
+        _ => Err(ApiError::internal(format!("room object answered {status}: {text}"))),
+    }
 }

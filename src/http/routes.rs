@@ -1,5 +1,6 @@
 //! The whole API route table, on one screen. Paths are relative to `/api/v1`; `{x}`
-//! captures one segment. The same table drives the router and the OpenAPI check.
+//! captures one segment, `{x*}` one or more (a file path, still percent-encoded). The
+//! first matching row wins. The same table drives the router and the OpenAPI check.
 
 use Endpoint::*;
 
@@ -30,6 +31,41 @@ pub enum Endpoint {
     DeleteToken,
     ListMessages,
     ReadMessage,
+    ListTenants,
+    GetTenant,
+    UpdateTenant,
+    Usage,
+    ListRooms,
+    CreateRoom,
+    GetRoom,
+    UpdateRoom,
+    DeleteRoom,
+    ListFiles,
+    GetFile,
+    PutFile,
+    DeleteFile,
+    ListMeta,
+    GetMeta,
+    PutMeta,
+    DeleteMeta,
+    GetTmp,
+    PutTmp,
+    DeleteTmp,
+    ListInstalled,
+    InstallModules,
+    ListModules,
+    CreateModule,
+    GetModule,
+    DeleteModule,
+    PublishVersion,
+    ListMedia,
+    StartUpload,
+    UploadPart,
+    CompleteUpload,
+    AbortUpload,
+    GetMedia,
+    PutMedia,
+    DeleteMedia,
 }
 
 pub const ROUTES: &[(&str, &str, Endpoint)] = &[
@@ -58,6 +94,41 @@ pub const ROUTES: &[(&str, &str, Endpoint)] = &[
     ("DELETE", "/me/tokens/{id}", DeleteToken),
     ("GET", "/me/messages", ListMessages),
     ("POST", "/me/messages/{id}/read", ReadMessage),
+    ("GET", "/tenants", ListTenants),
+    ("GET", "/tenants/{t}", GetTenant),
+    ("PATCH", "/tenants/{t}", UpdateTenant),
+    ("GET", "/tenants/{t}/usage", Usage),
+    ("GET", "/tenants/{t}/rooms", ListRooms),
+    ("POST", "/tenants/{t}/rooms", CreateRoom),
+    ("GET", "/tenants/{t}/rooms/{room}", GetRoom),
+    ("PATCH", "/tenants/{t}/rooms/{room}", UpdateRoom),
+    ("DELETE", "/tenants/{t}/rooms/{room}", DeleteRoom),
+    ("GET", "/tenants/{t}/rooms/{room}/files", ListFiles),
+    ("GET", "/tenants/{t}/rooms/{room}/files/{path*}", GetFile),
+    ("PUT", "/tenants/{t}/rooms/{room}/files/{path*}", PutFile),
+    ("DELETE", "/tenants/{t}/rooms/{room}/files/{path*}", DeleteFile),
+    ("GET", "/tenants/{t}/rooms/{room}/meta", ListMeta),
+    ("GET", "/tenants/{t}/rooms/{room}/meta/{key}", GetMeta),
+    ("PUT", "/tenants/{t}/rooms/{room}/meta/{key}", PutMeta),
+    ("DELETE", "/tenants/{t}/rooms/{room}/meta/{key}", DeleteMeta),
+    ("GET", "/tenants/{t}/rooms/{room}/tmp/{path*}", GetTmp),
+    ("PUT", "/tenants/{t}/rooms/{room}/tmp/{path*}", PutTmp),
+    ("DELETE", "/tenants/{t}/rooms/{room}/tmp/{path*}", DeleteTmp),
+    ("GET", "/tenants/{t}/rooms/{room}/modules", ListInstalled),
+    ("PUT", "/tenants/{t}/rooms/{room}/modules", InstallModules),
+    ("GET", "/tenants/{t}/modules", ListModules),
+    ("POST", "/tenants/{t}/modules", CreateModule),
+    ("GET", "/tenants/{t}/modules/{name}", GetModule),
+    ("DELETE", "/tenants/{t}/modules/{name}", DeleteModule),
+    ("PUT", "/tenants/{t}/modules/{name}/versions/{version}", PublishVersion),
+    ("GET", "/tenants/{t}/media", ListMedia),
+    ("POST", "/tenants/{t}/media/{path*}/uploads", StartUpload),
+    ("PUT", "/tenants/{t}/media/{path*}/uploads/{id}/{part}", UploadPart),
+    ("POST", "/tenants/{t}/media/{path*}/uploads/{id}/complete", CompleteUpload),
+    ("DELETE", "/tenants/{t}/media/{path*}/uploads/{id}", AbortUpload),
+    ("GET", "/tenants/{t}/media/{path*}", GetMedia),
+    ("PUT", "/tenants/{t}/media/{path*}", PutMedia),
+    ("DELETE", "/tenants/{t}/media/{path*}", DeleteMedia),
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -69,15 +140,39 @@ pub enum Resolved {
 }
 
 fn captures(pattern: &str, path: &str) -> Option<Vec<String>> {
-    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
     let mut params = Vec::new();
-    loop {
-        match (pattern.next(), path.next()) {
-            (None, None) => return Some(params),
-            (Some(p), Some(s)) if p.starts_with('{') && !s.is_empty() => params.push(s.to_string()),
-            (Some(p), Some(s)) if p == s => {}
-            _ => return None,
+    matches(&pattern, &path, &mut params).then_some(params)
+}
+
+/// Matches segment by segment; a `{x*}` tries every length, longest first, so a file
+/// path may itself contain the words that follow it in the pattern.
+fn matches(pattern: &[&str], path: &[&str], params: &mut Vec<String>) -> bool {
+    let Some((first, rest)) = pattern.split_first() else {
+        return path.is_empty();
+    };
+    if first.starts_with('{') && first.ends_with("*}") {
+        for taken in (1..=path.len().saturating_sub(rest.len())).rev() {
+            let mark = params.len();
+            params.push(path[..taken].join("/"));
+            if !params[mark].is_empty() && matches(rest, &path[taken..], params) {
+                return true;
+            }
+            params.truncate(mark);
         }
+        return false;
+    }
+    match path.split_first() {
+        Some((segment, tail)) if first.starts_with('{') && !segment.is_empty() => {
+            params.push(segment.to_string());
+            matches(rest, tail, params) || {
+                params.pop();
+                false
+            }
+        }
+        Some((segment, tail)) if first == segment => matches(rest, tail, params),
+        _ => false,
     }
 }
 
@@ -119,6 +214,36 @@ mod tests {
             resolve("POST", "/me/messages/m1/read"),
             Resolved::Found(ReadMessage, vec!["m1".into()])
         );
+    }
+
+    #[test]
+    fn file_paths_span_segments() {
+        let found = |m, p| match resolve(m, p) {
+            Resolved::Found(e, params) => Some((e, params)),
+            _ => None,
+        };
+        assert_eq!(
+            found("PUT", "/tenants/a/rooms/g/files/css/site.css"),
+            Some((PutFile, vec!["a".into(), "g".into(), "css/site.css".into()]))
+        );
+        assert_eq!(
+            found("PUT", "/tenants/a/media/v/big.mp4/uploads/U1/3"),
+            Some((UploadPart, vec!["a".into(), "v/big.mp4".into(), "U1".into(), "3".into()]))
+        );
+        assert_eq!(
+            found("POST", "/tenants/a/media/uploads/uploads"),
+            Some((StartUpload, vec!["a".into(), "uploads".into()]))
+        );
+        assert_eq!(
+            found("GET", "/tenants/a/media/x/uploads/U1/3"),
+            Some((GetMedia, vec!["a".into(), "x/uploads/U1/3".into()]))
+        );
+        assert_eq!(
+            found("GET", "/tenants/a/rooms/g/files/a//b"),
+            Some((GetFile, vec!["a".into(), "g".into(), "a//b".into()]))
+        );
+        assert_eq!(found("GET", "/tenants/a/rooms/g/files/"), None);
+        assert_eq!(found("GET", "/tenants/a/rooms/g/files"), Some((ListFiles, vec!["a".into(), "g".into()])));
     }
 
     #[test]

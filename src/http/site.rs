@@ -1,153 +1,180 @@
-//! Tenant hosts: a tenant's tree, read-only (DESIGN §2). Pages come from R2; listings
-//! from D1. Nothing here reads or sets cookies.
+//! Tenant hosts: a tenant's tree, read-only (DESIGN §2, API.md "Tenant host"). A page
+//! view is one D1 query (tenant and room together) and one R2 read. Nothing here reads
+//! or sets cookies.
 
+use super::content::{self, Serve};
 use super::error::ApiResult;
+use super::listings;
 use crate::domain::names::TenantName;
+use crate::domain::path::FilePath;
+use crate::domain::room::is_reserved_folder;
 use crate::domain::tree;
-use crate::store::files;
-use crate::store::tenants::{self, TenantRow};
-use serde_json::{json, Value};
-use worker::{Env, Headers, Method, Request, Response};
+use crate::store::room::{self, Call, RoomCtx};
+use crate::store::rooms::{self, SiteRow};
+use crate::store::{media, modules};
+use worker::{Env, Method, Request, Response};
 
-pub async fn serve(
-    req: &Request,
-    env: &Env,
-    tenant: &TenantName,
-    tenant_url: &str,
-) -> ApiResult<Response> {
+/// Room files and media revalidate on every use (they change in place); module
+/// versions never change.
+const REVALIDATE: &str = "public, no-cache";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+pub async fn serve(req: &Request, env: &Env, tenant: &TenantName, tenant_url: &str) -> ApiResult<Response> {
     if !matches!(req.method(), Method::Get | Method::Head) {
         let mut response = Response::error("Method not allowed", 405)?;
         response.headers_mut().set("allow", "GET, HEAD")?;
         return Ok(response);
     }
+    let path = req.path();
     let db = env.d1("DB")?;
-    let Some(tenant) = tenants::by_slug(&db, tenant.as_str()).await? else {
+    let (room_slug, rest) = match path.strip_prefix("/rooms/") {
+        Some(tail) => match tail.split_once('/') {
+            Some((slug, rest)) => (slug, Some(rest)),
+            None => (tail, None),
+        },
+        None => ("", None),
+    };
+    let Some(site) = rooms::site(&db, tenant.as_str(), room_slug).await? else {
         return not_found_page();
     };
-    let path = req.path();
-    let key = match path.as_str() {
-        "/" | "/index.html" => tenant
-            .home_room_id
-            .as_ref()
-            .map(|room| tree::room_file_key(&tenant.id, room, "index.html")),
-        "/mod" | "/media" => return redirect(&format!("{path}/")),
-        "/mod/" | "/mod/index.html" => Some(tree::page_key(&tenant.id, "mod/index.html")),
-        "/media/" | "/media/index.html" => Some(tree::page_key(&tenant.id, "media/index.html")),
-        "/_/rooms.json" => return rooms_json(&db, &tenant, tenant_url).await,
-        _ => match path.strip_prefix("/rooms/") {
-            Some(rest) => match rest.split_once('/') {
-                Some((slug, file)) => room_file_key(&db, &tenant, slug, file).await?,
-                // `/rooms/<slug>` → `/rooms/<slug>/`, but only for a room there is to see.
-                None if room_file_key(&db, &tenant, rest, "").await?.is_some() => {
-                    return redirect(&format!("{path}/"));
-                }
-                None => None,
-            },
-            None => None,
+    let public_room = site.visibility.as_deref() == Some("public");
+    let found = match path.as_str() {
+        "/_/rooms.json" => return listings::rooms(&db, &site.tenant_id, tenant_url).await,
+        "/_/modules.json" => return listings::modules(&db, &site.tenant_id, tenant.as_str(), tenant_url).await,
+        "/_/media.json" => return listings::media(req, &db, &site.tenant_id, tenant_url).await,
+        "/mod" | "/media" => return redirect(req, &format!("{path}/")),
+        "/mod/" | "/mod/index.html" => page(req, env, &tree::page_key(&site.tenant_id, "mod/index.html")).await?,
+        "/media/" | "/media/index.html" => page(req, env, &tree::page_key(&site.tenant_id, "media/index.html")).await?,
+        _ if path.starts_with("/mod/") => module_file(req, env, tenant, &path[5..]).await?,
+        _ if path.starts_with("/media/") => media_file(req, env, &site, &path[7..]).await?,
+        _ if path.starts_with("/rooms/") => match rest {
+            None if public_room => return redirect(req, &format!("{path}/")),
+            Some(rest) if public_room => room_path(req, env, &site, rest).await?,
+            _ => None,
         },
+        // Everything else is the entrance (home) room's, so its page can link its files.
+        _ if public_room => room_path(req, env, &site, &path[1..]).await?,
+        _ => None,
     };
-    match key {
-        Some(key) => serve_object(req, env, &key, &tenant).await,
-        None => tenant_not_found(req, env, &tenant).await,
+    match found {
+        Some(response) => Ok(response),
+        None => tenant_not_found(req, env, &site).await,
     }
 }
 
-/// The R2 key of a public room's file, if the path is a plain one.
-async fn room_file_key(
-    db: &worker::D1Database,
-    tenant: &TenantRow,
-    slug: &str,
-    file: &str,
-) -> ApiResult<Option<String>> {
-    let file = if file.is_empty() || file.ends_with('/') {
-        format!("{file}index.html")
+fn room_id(site: &SiteRow) -> &str {
+    site.room_id.as_deref().unwrap_or("")
+}
+
+/// A path inside a public room: its files, `tmp/` files and `meta/` documents.
+async fn room_path(req: &Request, env: &Env, site: &SiteRow, rest: &str) -> ApiResult<Option<Response>> {
+    let wanted = if rest.is_empty() || rest.ends_with('/') {
+        format!("{rest}index.html")
     } else {
-        file.to_string()
+        rest.to_string()
     };
-    let plain = file
-        .split('/')
-        .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains(['\\', '%']));
-    if !plain {
+    let Ok(file) = FilePath::from_url(&wanted) else {
+        return Ok(None);
+    };
+    let room = room_id(site);
+    if is_reserved_folder(file.first_segment()) {
+        return room_data(req, env, site, &file).await;
+    }
+    let key = tree::room_file_key(&site.tenant_id, room, file.as_str());
+    let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: true, cors: false, expired_at: None };
+    if let Some(response) = content::object(req, env, &spec, 200).await? {
+        return Ok(Some(response));
+    }
+    // `/rooms/x/docs` where `docs/index.html` exists: the folder, with its slash.
+    if !rest.is_empty() && !rest.ends_with('/') {
+        let index = tree::room_file_key(&site.tenant_id, room, &format!("{}/index.html", file.as_str()));
+        if env.bucket("FILES")?.head(index).await?.is_some() {
+            return Ok(Some(redirect(req, &format!("{}/", req.path()))?));
+        }
+    }
+    Ok(None)
+}
+
+async fn room_data(req: &Request, env: &Env, site: &SiteRow, file: &FilePath) -> ApiResult<Option<Response>> {
+    let room = room_id(site);
+    let (folder, rest) = file.as_str().split_once('/').unwrap_or((file.as_str(), ""));
+    if folder == "tmp" {
+        let key = tree::room_tmp_key(&site.tenant_id, room, rest);
+        let now = worker::Date::now().as_millis() as i64;
+        let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: true, cors: false, expired_at: Some(now) };
+        return content::object(req, env, &spec, 200).await;
+    }
+    let ctx = RoomCtx {
+        tenant: site.tenant_id.clone(),
+        room: room.to_string(),
+        plan: String::new(),
+        user: String::new(),
+        now: 0,
+    };
+    let call = Call { args: &[("key", rest)], ..Call::new(Method::Get, "meta") };
+    let mut answer = room::call(env, &ctx, call).await?;
+    if answer.status_code() != 200 {
         return Ok(None);
     }
-    Ok(match tenants::room(db, &tenant.id, slug).await? {
-        Some(room) if room.visibility == "public" => {
-            Some(tree::room_file_key(&tenant.id, &room.id, &file))
-        }
-        _ => None,
-    })
-}
-
-async fn serve_object(
-    req: &Request,
-    env: &Env,
-    key: &str,
-    tenant: &TenantRow,
-) -> ApiResult<Response> {
-    let if_none_match = req.headers().get("if-none-match")?;
-    let Some(object) = files::get(env, key, if_none_match.as_deref()).await? else {
-        return tenant_not_found(req, env, tenant).await;
-    };
-    let headers = Headers::new();
-    headers.set("etag", &object.http_etag())?;
+    let mut response = Response::ok(answer.text().await?)?;
+    let headers = response.headers_mut();
+    headers.set("content-type", "application/json; charset=utf-8")?;
     headers.set("cache-control", "no-cache")?;
-    let content_type = object
-        .http_metadata()
-        .content_type
-        .unwrap_or_else(|| "application/octet-stream".into());
-    headers.set("content-type", &content_type)?;
-    let Some(body) = object.body() else {
-        return Ok(Response::empty()?.with_status(304).with_headers(headers));
+    Ok(Some(response))
+}
+
+async fn page(req: &Request, env: &Env, key: &str) -> ApiResult<Option<Response>> {
+    let spec = Serve { key, cache_control: REVALIDATE, ranges: false, cors: false, expired_at: None };
+    content::object(req, env, &spec, 200).await
+}
+
+/// `/mod/<name>/<version>/<path>` of a public module.
+async fn module_file(req: &Request, env: &Env, tenant: &TenantName, tail: &str) -> ApiResult<Option<Response>> {
+    let mut parts = tail.splitn(3, '/');
+    let (Some(name), Some(version), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(None);
     };
-    if req.method() == Method::Head {
-        headers.set("content-length", &object.size().to_string())?;
-        return Ok(Response::empty()?.with_headers(headers));
-    }
-    Ok(Response::from_body(body.response_body()?)?.with_headers(headers))
+    let wanted = if rest.is_empty() || rest.ends_with('/') { format!("{rest}index.html") } else { rest.to_string() };
+    let Ok(file) = FilePath::from_url(&wanted) else {
+        return Ok(None);
+    };
+    let db = env.d1("DB")?;
+    let found = modules::published(&db, tenant.as_str(), name, version).await?;
+    let Some(module) = found.filter(|m| m.visibility == "public") else {
+        return Ok(None);
+    };
+    let key = tree::module_file_key(&module.tenant_id, &module.module_id, version, file.as_str());
+    let spec = Serve { key: &key, cache_control: IMMUTABLE, ranges: true, cors: true, expired_at: None };
+    content::object(req, env, &spec, 200).await
 }
 
-async fn rooms_json(
-    db: &worker::D1Database,
-    tenant: &TenantRow,
-    tenant_url: &str,
-) -> ApiResult<Response> {
-    let rooms = tenants::public_rooms(db, &tenant.id).await?;
-    let list: Vec<Value> = rooms
-        .iter()
-        .map(|r| json!({"slug": r.slug, "title": r.title, "url": format!("{tenant_url}rooms/{}/", r.slug), "updated_at": crate::domain::clock::rfc3339(r.updated_at)}))
-        .collect();
-    let mut response = Response::from_json(&list)?;
-    response.headers_mut().set("cache-control", "no-cache")?;
-    Ok(response)
+async fn media_file(req: &Request, env: &Env, site: &SiteRow, tail: &str) -> ApiResult<Option<Response>> {
+    let Ok(file) = FilePath::from_url(tail) else {
+        return Ok(None);
+    };
+    let Some(row) = media::by_path(&env.d1("DB")?, &site.tenant_id, file.as_str()).await? else {
+        return Ok(None);
+    };
+    let key = tree::media_key(&site.tenant_id, &row.id);
+    let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: true, cors: true, expired_at: None };
+    content::object(req, env, &spec, 200).await
 }
 
-fn redirect(location: &str) -> ApiResult<Response> {
+fn redirect(req: &Request, location: &str) -> ApiResult<Response> {
+    let query = req.url()?.query().map(|q| format!("?{q}")).unwrap_or_default();
     let mut response = Response::empty()?.with_status(301);
-    response.headers_mut().set("location", location)?;
+    response.headers_mut().set("location", &format!("{location}{query}"))?;
     Ok(response)
 }
 
-/// The tenant's own `404.html` (in its home room) when it has one.
-async fn tenant_not_found(req: &Request, env: &Env, tenant: &TenantRow) -> ApiResult<Response> {
-    if let Some(room) = &tenant.home_room_id {
-        if let Some(object) = files::get(
-            env,
-            &tree::room_file_key(&tenant.id, room, "404.html"),
-            None,
-        )
-        .await?
-        {
-            if let Some(body) = object.body() {
-                let mut response = if req.method() == Method::Head {
-                    Response::empty()?
-                } else {
-                    Response::from_body(body.response_body()?)?
-                };
-                response
-                    .headers_mut()
-                    .set("content-type", "text/html; charset=utf-8")?;
-                return Ok(response.with_status(404));
-            }
+/// The tenant's own `404.html` (in its entrance room, if public) when it has one.
+async fn tenant_not_found(req: &Request, env: &Env, site: &SiteRow) -> ApiResult<Response> {
+    let home = site.home_room_id.as_ref().filter(|_| site.home_visibility.as_deref() == Some("public"));
+    if let Some(home_id) = home {
+        let key = tree::room_file_key(&site.tenant_id, home_id, "404.html");
+        let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: false, cors: false, expired_at: None };
+        if let Some(response) = content::object(req, env, &spec, 404).await? {
+            return Ok(response);
         }
     }
     not_found_page()

@@ -8,7 +8,7 @@ use super::respond;
 use crate::domain::clock::DAY;
 use crate::domain::{crypto, token, Invalid};
 use crate::store::tokens::{self, NewPat};
-use crate::store::{db, messages, tenants, users};
+use crate::store::{db, messages, rooms, tenants, users};
 use serde_json::Value;
 use worker::Response;
 
@@ -86,7 +86,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
     let room = match (&tenant, &room_slug) {
         (Some(t), Some(slug)) => v.check(
             "room",
-            tenants::room(&db, &t.id, slug)
+            rooms::by_slug(&db, &t.id, slug)
                 .await?
                 .ok_or("is not a room of that tenant"),
         ),

@@ -6,6 +6,7 @@ use worker::{D1Database, D1PreparedStatement, D1Result, Result};
 
 /// A bind argument. Numbers go over as f64: D1 has no BigInt binding, and our integers
 /// (unix milliseconds, counters) stay far below 2^53.
+#[derive(Clone)]
 pub enum Arg<'a> {
     Text(&'a str),
     Int(i64),

@@ -4,11 +4,16 @@
 pub mod db;
 pub mod files;
 pub mod mail;
+pub mod media;
 pub mod messages;
+pub mod modules;
 pub mod retention;
+pub mod room;
+pub mod rooms;
 pub mod session_cache;
 pub mod sessions;
 pub mod tenants;
 pub mod throttle;
 pub mod tokens;
+pub mod usage;
 pub mod users;

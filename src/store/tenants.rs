@@ -5,22 +5,27 @@ use super::db;
 use super::files;
 use crate::domain::{profile::html_escape, tree};
 use serde::Deserialize;
-use worker::{D1Database, D1PreparedStatement, Env, Method, Request, RequestInit, Result};
+use super::room::{self, Call, RoomCtx};
+use worker::{D1Database, D1PreparedStatement, Env, Method, Result};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct TenantRow {
     pub id: String,
+    pub slug: String,
+    pub kind: String,
+    pub display_name: String,
+    pub plan: String,
     pub home_room_id: Option<String>,
+    pub used_bytes: i64,
+    pub used_files: i64,
+    pub created_at: i64,
+    /// The caller's role, when the row was read through a membership.
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RoomRow {
-    pub id: String,
-    pub slug: String,
-    pub title: String,
-    pub visibility: String,
-    pub updated_at: i64,
-}
+const TENANT_COLUMNS: &str = "t.id, t.slug, t.kind, t.display_name, t.plan, t.home_room_id, \
+                              t.used_bytes, t.used_files, t.created_at";
 
 /// A personal tenant about to be created, with its home room.
 pub struct NewTenant<'a> {
@@ -32,7 +37,7 @@ pub struct NewTenant<'a> {
     pub now: i64,
 }
 
-fn template(name: &str) -> &'static str {
+pub fn template(name: &str) -> &'static str {
     crate::templates::TEMPLATES
         .iter()
         .find(|(path, _)| *path == name)
@@ -43,13 +48,14 @@ fn template(name: &str) -> &'static str {
 /// Writes the new tree's files to R2. Runs before the D1 rows exist (blobs before
 /// pointers), so a failure leaves only unreachable objects, which `discard` removes.
 pub async fn write_tree(env: &Env, t: &NewTenant<'_>) -> Result<()> {
+    let index = render_home(t);
     let name = html_escape(t.display_name);
     let render = |file| tree::render_template(template(file), t.slug, &name).into_bytes();
     let html = "text/html; charset=utf-8";
     files::put(
         env,
         &tree::room_file_key(t.tenant_id, t.room_id, "index.html"),
-        render("tenant/home/index.html"),
+        index,
         html,
     )
     .await?;
@@ -70,13 +76,21 @@ pub async fn write_tree(env: &Env, t: &NewTenant<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Statements creating the tenant, its owner membership and its public home room.
+/// The entrance page of a new tenant (its home room's `index.html`).
+fn render_home(t: &NewTenant<'_>) -> Vec<u8> {
+    let name = html_escape(t.display_name);
+    tree::render_template(template("tenant/home/index.html"), t.slug, &name).into_bytes()
+}
+
+/// Statements creating the tenant, its owner membership and its public home room (whose
+/// `index.html` counts in the tenant's usage).
 pub fn insert(db: &D1Database, t: &NewTenant<'_>) -> Result<Vec<D1PreparedStatement>> {
+    let index_bytes = render_home(t).len() as i64;
     Ok(vec![
         db::stmt(
             db,
-            "INSERT INTO tenants (id, slug, kind, display_name, home_room_id, created_at) VALUES (?1, ?2, 'personal', ?3, ?4, ?5)",
-            &[t.tenant_id.into(), t.slug.into(), t.display_name.into(), t.room_id.into(), t.now.into()],
+            "INSERT INTO tenants (id, slug, kind, display_name, home_room_id, created_at, used_bytes, used_files) VALUES (?1, ?2, 'personal', ?3, ?4, ?5, ?6, 1)",
+            &[t.tenant_id.into(), t.slug.into(), t.display_name.into(), t.room_id.into(), t.now.into(), index_bytes.into()],
         )?,
         db::stmt(
             db,
@@ -85,46 +99,56 @@ pub fn insert(db: &D1Database, t: &NewTenant<'_>) -> Result<Vec<D1PreparedStatem
         )?,
         db::stmt(
             db,
-            "INSERT INTO rooms (id, tenant_id, slug, title, visibility, created_at, updated_at) VALUES (?1, ?2, 'home', 'Home', 'public', ?3, ?3)",
-            &[t.room_id.into(), t.tenant_id.into(), t.now.into()],
+            "INSERT INTO rooms (id, tenant_id, slug, title, visibility, created_at, updated_at, bytes, files) VALUES (?1, ?2, 'home', 'Home', 'public', ?3, ?3, ?4, 1)",
+            &[t.room_id.into(), t.tenant_id.into(), t.now.into(), index_bytes.into()],
         )?,
     ])
 }
 
-pub async fn by_slug(db: &D1Database, slug: &str) -> Result<Option<TenantRow>> {
-    let sql = "SELECT id, slug, display_name, home_room_id FROM tenants WHERE slug = ?1";
-    db::first(db, sql, &[slug.into()]).await
-}
-
 /// The personal tenant a user owns.
 pub async fn personal_of(db: &D1Database, user_id: &str) -> Result<Option<TenantRow>> {
-    let sql = "SELECT t.id, t.slug, t.display_name, t.home_room_id FROM tenants t \
-               JOIN memberships m ON m.tenant_id = t.id \
-               WHERE m.user_id = ?1 AND m.role = 'owner' AND t.kind = 'personal'";
-    db::first(db, sql, &[user_id.into()]).await
+    let sql = format!(
+        "SELECT {TENANT_COLUMNS}, m.role FROM tenants t JOIN memberships m ON m.tenant_id = t.id \
+         WHERE m.user_id = ?1 AND m.role = 'owner' AND t.kind = 'personal'"
+    );
+    db::first(db, &sql, &[user_id.into()]).await
 }
 
-/// The tenant by slug, if the user is one of its members.
+/// The tenant by slug, with the user's role, if the user is one of its members.
 pub async fn member_tenant(
     db: &D1Database,
     user_id: &str,
     slug: &str,
 ) -> Result<Option<TenantRow>> {
-    let sql = "SELECT t.id, t.slug, t.display_name, t.home_room_id FROM tenants t \
-               JOIN memberships m ON m.tenant_id = t.id WHERE m.user_id = ?1 AND t.slug = ?2";
-    db::first(db, sql, &[user_id.into(), slug.into()]).await
+    let sql = format!(
+        "SELECT {TENANT_COLUMNS}, m.role FROM tenants t JOIN memberships m ON m.tenant_id = t.id \
+         WHERE m.user_id = ?1 AND t.slug = ?2"
+    );
+    db::first(db, &sql, &[user_id.into(), slug.into()]).await
 }
 
-const ROOM_COLUMNS: &str = "id, slug, title, visibility, updated_at";
-
-pub async fn room(db: &D1Database, tenant_id: &str, slug: &str) -> Result<Option<RoomRow>> {
-    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE tenant_id = ?1 AND slug = ?2");
-    db::first(db, &sql, &[tenant_id.into(), slug.into()]).await
+/// Every tenant the user belongs to, with the user's role.
+pub async fn of_user(db: &D1Database, user_id: &str) -> Result<Vec<TenantRow>> {
+    let sql = format!(
+        "SELECT {TENANT_COLUMNS}, m.role FROM tenants t JOIN memberships m ON m.tenant_id = t.id \
+         WHERE m.user_id = ?1 ORDER BY t.kind DESC, t.slug"
+    );
+    db::all(db, &sql, &[user_id.into()]).await
 }
 
-pub async fn public_rooms(db: &D1Database, tenant_id: &str) -> Result<Vec<RoomRow>> {
-    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE tenant_id = ?1 AND visibility = 'public' ORDER BY slug");
-    db::all(db, &sql, &[tenant_id.into()]).await
+pub async fn update(
+    db: &D1Database,
+    tenant_id: &str,
+    display_name: Option<&str>,
+    home_room_id: Option<&str>,
+) -> Result<()> {
+    db::run(
+        db,
+        "UPDATE tenants SET display_name = COALESCE(?2, display_name), home_room_id = COALESCE(?3, home_room_id) WHERE id = ?1",
+        &[tenant_id.into(), display_name.into(), home_room_id.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn room_ids(db: &D1Database, tenant_id: &str) -> Result<Vec<String>> {
@@ -149,13 +173,15 @@ pub fn delete(db: &D1Database, tenant_id: &str) -> Result<D1PreparedStatement> {
 /// of each of its room objects. Runs after the D1 rows are gone, so nothing points here.
 pub async fn discard(env: &Env, tenant_id: &str, room_ids: &[String]) -> Result<()> {
     files::delete_prefix(env, &tree::tenant_prefix(tenant_id)).await?;
-    let namespace = env.durable_object("ROOM")?;
     for room_id in room_ids {
-        let stub = namespace.id_from_name(room_id)?.get_stub()?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Delete);
-        stub.fetch_with_request(Request::new_with_init("https://room/", &init)?)
-            .await?;
+        let ctx = RoomCtx {
+            tenant: tenant_id.into(),
+            room: room_id.clone(),
+            plan: String::new(),
+            user: String::new(),
+            now: 0,
+        };
+        room::call(env, &ctx, Call::new(Method::Delete, "room")).await?;
     }
     Ok(())
 }

@@ -123,6 +123,8 @@ pub struct PatRow {
     pub scope: String,
     pub tenant: Option<String>,
     pub room: Option<String>,
+    pub tenant_id: Option<String>,
+    pub room_id: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub last_used_at: Option<i64>,
@@ -145,7 +147,7 @@ impl PatRow {
 
 const PAT_SELECT: &str =
     "SELECT p.id, p.user_id, p.name, p.scope, t.slug AS tenant, r.slug AS room, \
-     p.created_at, p.expires_at, p.last_used_at FROM access_tokens p \
+     p.tenant_id, p.room_id, p.created_at, p.expires_at, p.last_used_at FROM access_tokens p \
      LEFT JOIN tenants t ON t.id = p.tenant_id LEFT JOIN rooms r ON r.id = p.room_id";
 
 pub struct NewPat<'a> {

@@ -1,0 +1,247 @@
+//! The room's files: index, writes with preconditions and quota, deletes, and the purge
+//! of a deleted room.
+
+use super::{refuse, Room, SCHEMA};
+use crate::domain::{clock::rfc3339, content_type, plan};
+use crate::store::room::RoomCtx;
+use crate::store::usage::{self, Delta};
+use crate::store::{db, files as r2};
+use crate::domain::tree;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use worker::{Request, Response, Result};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FileRow {
+    pub path: String,
+    pub size: i64,
+    pub etag: String,
+    pub content_type: String,
+    pub updated_at: i64,
+}
+
+impl FileRow {
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "path": self.path, "size": self.size, "etag": format!("\"{}\"", self.etag),
+            "content_type": self.content_type, "updated_at": rfc3339(self.updated_at),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct Version {
+    version: i64,
+}
+
+/// The room's version; on first use, records which room this is and rebuilds the file
+/// index from R2, which holds the room's current files (written there at creation).
+pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
+    let sql = room.state.storage().sql();
+    if let Some(head) = sql
+        .exec("SELECT version FROM head WHERE id = 1", None)?
+        .to_array::<Version>()?
+        .pop()
+    {
+        return Ok(head.version);
+    }
+    let prefix = tree::room_file_key(&ctx.tenant, &ctx.room, "");
+    let mut cursor: Option<String> = None;
+    loop {
+        let bucket = room.env.bucket("FILES")?;
+        let mut list = bucket.list().prefix(prefix.clone()).include(vec![worker::Include::HttpMetadata]);
+        if let Some(c) = &cursor {
+            list = list.cursor(c.clone());
+        }
+        let page = list.execute().await?;
+        for object in page.objects() {
+            let path = object.key()[prefix.len()..].to_string();
+            let content_type = object
+                .http_metadata()
+                .content_type
+                .unwrap_or_else(|| content_type::for_path(&path).into());
+            sql.exec(
+                "INSERT OR REPLACE INTO files (path, size, etag, content_type, updated_at) VALUES (?, ?, ?, ?, ?)",
+                vec![
+                    path.into(),
+                    (object.size() as i64).into(),
+                    object.etag().into(),
+                    content_type.into(),
+                    (object.uploaded().as_millis() as i64).into(),
+                ],
+            )?;
+        }
+        cursor = page.cursor().filter(|_| page.truncated());
+        if cursor.is_none() {
+            break;
+        }
+    }
+    sql.exec(
+        "INSERT OR IGNORE INTO head (id, tenant_id, room_id, version) VALUES (1, ?, ?, 0)",
+        vec![ctx.tenant.as_str().into(), ctx.room.as_str().into()],
+    )?;
+    Ok(0)
+}
+
+pub(super) fn bump(room: &Room) -> Result<i64> {
+    let sql = room.state.storage().sql();
+    sql.exec("UPDATE head SET version = version + 1 WHERE id = 1", None)?;
+    let mut rows = sql
+        .exec("SELECT version FROM head WHERE id = 1", None)?
+        .to_array::<Version>()?;
+    Ok(rows.pop().map_or(0, |v| v.version))
+}
+
+fn file(room: &Room, path: &str) -> Result<Option<FileRow>> {
+    Ok(room
+        .state
+        .storage()
+        .sql()
+        .exec("SELECT * FROM files WHERE path = ?", vec![path.into()])?
+        .to_array::<FileRow>()?
+        .pop())
+}
+
+pub(super) async fn list(room: &Room, ctx: &RoomCtx) -> Result<Response> {
+    ensure_head(room, ctx).await?;
+    let rows = room
+        .state
+        .storage()
+        .sql()
+        .exec("SELECT * FROM files ORDER BY path", None)?
+        .to_array::<FileRow>()?;
+    Response::from_json(&rows.iter().map(FileRow::to_json).collect::<Vec<_>>())
+}
+
+pub(super) async fn head(room: &Room, ctx: &RoomCtx) -> Result<Response> {
+    let version = ensure_head(room, ctx).await?;
+    Response::from_json(&json!({ "version": version }))
+}
+
+/// Whether `If-Match` / `If-None-Match` allow writing over `current`.
+pub(super) fn preconditions_hold(
+    current: Option<&str>,
+    if_match: Option<&str>,
+    if_none_match: Option<&str>,
+) -> bool {
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").trim_matches('"').to_string();
+    let match_ok = match if_match.map(str::trim) {
+        None => true,
+        Some("*") => current.is_some(),
+        Some(tags) => current.is_some_and(|c| tags.split(',').any(|t| bare(t) == c)),
+    };
+    let none_match_ok = match if_none_match.map(str::trim) {
+        None => true,
+        Some("*") => current.is_none(),
+        Some(tags) => !current.is_some_and(|c| tags.split(',').any(|t| bare(t) == c)),
+    };
+    match_ok && none_match_ok
+}
+
+pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) -> Result<Response> {
+    ensure_head(room, ctx).await?;
+    let size: i64 = req.headers().get("x-size")?.and_then(|s| s.parse().ok()).unwrap_or(-1);
+    let plan = plan::named(&ctx.plan);
+    if size < 0 || path.is_empty() {
+        return refuse(400, "BAD_REQUEST", "missing path or size");
+    }
+    if plan.check_file(size as u64).is_err() {
+        return refuse(413, "FILE_TOO_LARGE", "The file is larger than your plan allows per file");
+    }
+    let current = file(room, path)?;
+    let (if_match, if_none_match) = (req.headers().get("if-match")?, req.headers().get("if-none-match")?);
+    if !preconditions_hold(current.as_ref().map(|f| f.etag.as_str()), if_match.as_deref(), if_none_match.as_deref()) {
+        return refuse(412, "PRECONDITION_FAILED", "The file has changed since you read it (If-Match)");
+    }
+    let delta = Delta {
+        bytes: size - current.as_ref().map_or(0, |f| f.size),
+        files: i64::from(current.is_none()),
+    };
+    let db = room.env.d1("DB")?;
+    if !usage::reserve_for_room(&db, &ctx.tenant, &ctx.room, delta, &plan, ctx.now).await? {
+        return quota_or_gone(&db, ctx).await;
+    }
+    let content_type = content_type::for_path(path);
+    let key = tree::room_file_key(&ctx.tenant, &ctx.room, path);
+    let stored = match req.inner().body() {
+        Some(body) if size > 0 => r2::put_stream(&room.env, &key, body, content_type).await,
+        _ => r2::put_with_etag(&room.env, &key, Vec::new(), content_type).await,
+    };
+    let etag = match stored {
+        Ok(etag) => etag,
+        Err(error) => {
+            usage::release_for_room(&db, &ctx.tenant, &ctx.room, delta.negate(), ctx.now).await?;
+            return Err(error);
+        }
+    };
+    let row = FileRow {
+        path: path.into(),
+        size,
+        etag,
+        content_type: content_type.into(),
+        updated_at: ctx.now,
+    };
+    room.state.storage().sql().exec(
+        "INSERT OR REPLACE INTO files (path, size, etag, content_type, updated_at) VALUES (?, ?, ?, ?, ?)",
+        vec![row.path.as_str().into(), row.size.into(), row.etag.as_str().into(), content_type.into(), row.updated_at.into()],
+    )?;
+    let version = bump(room)?;
+    let mut body = row.to_json();
+    body["version"] = version.into();
+    Ok(Response::from_json(&body)?.with_status(if current.is_some() { 200 } else { 201 }))
+}
+
+/// A refused reservation: the room was deleted meanwhile, or the plan is full.
+pub(super) async fn quota_or_gone(db: &worker::D1Database, ctx: &RoomCtx) -> Result<Response> {
+    let exists = db::first::<serde_json::Value>(db, "SELECT 1 AS x FROM rooms WHERE id = ?1", &[ctx.room.as_str().into()]).await?;
+    if exists.is_none() {
+        return refuse(404, "NOT_FOUND", "This room no longer exists");
+    }
+    refuse(507, "QUOTA_EXCEEDED", "This would exceed your plan's storage or file count")
+}
+
+pub(super) async fn delete(room: &Room, ctx: &RoomCtx, path: &str, if_match: Option<String>) -> Result<Response> {
+    ensure_head(room, ctx).await?;
+    let Some(current) = file(room, path)? else {
+        return refuse(404, "NOT_FOUND", "No such file");
+    };
+    if !preconditions_hold(Some(&current.etag), if_match.as_deref(), None) {
+        return refuse(412, "PRECONDITION_FAILED", "The file has changed since you read it (If-Match)");
+    }
+    r2::delete(&room.env, &tree::room_file_key(&ctx.tenant, &ctx.room, path)).await?;
+    room.state.storage().sql().exec("DELETE FROM files WHERE path = ?", vec![path.into()])?;
+    let delta = Delta { bytes: -current.size, files: -1 };
+    let db = room.env.d1("DB")?;
+    usage::release_for_room(&db, &ctx.tenant, &ctx.room, delta, ctx.now).await?;
+    bump(room)?;
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// Deletes the room: its D1 row (giving its usage back to the tenant), every R2 object
+/// under it and this object's storage. Under the write lock, so no write lands after.
+pub(super) async fn purge(room: &Room, ctx: &RoomCtx) -> Result<Response> {
+    let db = room.env.d1("DB")?;
+    let room_id = ctx.room.as_str();
+    db::batch(
+        &db,
+        vec![
+            db::stmt(
+                &db,
+                "UPDATE tenants SET used_bytes = MAX(0, used_bytes - COALESCE((SELECT bytes FROM rooms WHERE id = ?1), 0)), \
+                 used_files = MAX(0, used_files - COALESCE((SELECT files FROM rooms WHERE id = ?1), 0)) WHERE id = ?2",
+                &[room_id.into(), ctx.tenant.as_str().into()],
+            )?,
+            db::stmt(&db, "DELETE FROM rooms WHERE id = ?1", &[room_id.into()])?,
+        ],
+    )
+    .await?;
+    r2::delete_prefix(&room.env, &tree::room_prefix(&ctx.tenant, room_id)).await?;
+    let storage = room.state.storage();
+    storage.delete_alarm().await?;
+    storage.delete_all().await?;
+    let sql = storage.sql();
+    for statement in SCHEMA {
+        sql.exec(statement, None)?;
+    }
+    Ok(Response::empty()?.with_status(204))
+}
