@@ -21,6 +21,7 @@ import zlib from 'node:zlib';
 import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 import { freePort } from '../tests/lib/worker.mjs';
+import { roomsBench } from './rooms.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = path.join(ROOT, 'build');
@@ -98,8 +99,8 @@ function tmpDir(label) {
 
 // Miniflare instance with our common settings; workerd's stdout/stderr (the Worker's
 // request log lines) are drained, keeping the tail of stderr for error reports.
-async function startMiniflare(label, options) {
-  const persist = tmpDir(label);
+async function startMiniflare(label, options, sharedPersist) {
+  const persist = sharedPersist || tmpDir(label);
   const port = await freePort();
   const host = `localhost:${port}`;
   const stderrTail = [];
@@ -126,7 +127,7 @@ async function startMiniflare(label, options) {
   };
   cleanups.unshift(dispose); // dispose before the tmp dir goes
   await mf.ready;
-  return { mf, port, host, dispose, stderrTail };
+  return { mf, port, host, dispose, stderrTail, persist };
 }
 
 // Closed-loop load: CONCURRENCY loops, each with one request in flight over a
@@ -248,6 +249,7 @@ async function startRooom() {
   }));
   srv.compatibilityDate = workerOptions.compatibilityDate;
   srv.compatibilityFlags = workerOptions.compatibilityFlags;
+  srv.r2Buckets = workerOptions.r2Buckets;
   return srv;
 }
 
@@ -358,6 +360,7 @@ async function main() {
   out(`worker: ${path.relative(ROOT, path.join(BUILD))}/ under Miniflare on ${rooom.host} (migrations: ${m.files} files, ${m.statements} statements)`);
   out();
   let ours;
+  let roomFloor;
   try {
     await signIn(rooom);
     out();
@@ -369,12 +372,22 @@ async function main() {
     const asset = await load(rooom.port, rooom.host, '/app.css');
     printLoad('rooom GET /app.css', asset);
     if (asset.bad) failures.push(`${asset.bad} failed /app.css requests`);
+    out();
+    roomFloor = await roomsBench(rooom, {
+      out, row, num, load, printLoad, startMiniflare, failures, ROOT, CONCURRENCY, MEASURE_MS, WARMUP_MS,
+    });
   } catch (e) {
     if (rooom.stderrTail.length) out(`  workerd stderr (tail):\n${rooom.stderrTail.join('').split('\n').slice(-15).map((l) => `    ${l}`).join('\n')}`);
     throw e;
   } finally {
     await rooom.dispose();
   }
+  // The room-page floor reads the R2 state rooom wrote, once rooom has let go of it.
+  await roomFloor?.({
+    r2Buckets: rooom.r2Buckets,
+    compatibilityDate: rooom.compatibilityDate || FALLBACK_COMPAT_DATE,
+    compatibilityFlags: rooom.compatibilityFlags || [],
+  });
   const fl = await floor(rooom.compatibilityDate || FALLBACK_COMPAT_DATE, rooom.compatibilityFlags || []);
   printLoad('floor GET / (trivial JS)', fl);
   row('health / floor', num(ours.rps / fl.rps, 2), '(rooom /api/v1/health req/s ÷ floor req/s)');

@@ -23,7 +23,8 @@ async fn fetch(
     Ok(http::handle(req, env, ctx).await)
 }
 
-/// Hourly (see `[triggers]` in wrangler.toml): purge rows whose time is over.
+/// Hourly (see `[triggers]` in wrangler.toml): purge rows whose time is over, and abort
+/// multipart uploads left unfinished for a week.
 #[cfg(target_arch = "wasm32")]
 #[worker::event(scheduled)]
 async fn scheduled(
@@ -33,11 +34,24 @@ async fn scheduled(
 ) {
     let now = worker::Date::now().as_millis() as i64;
     let outcome = match env.d1("DB") {
-        Ok(db) => store::retention::purge(&db, &domain::retention::cutoffs(now), now).await,
+        Ok(db) => {
+            let cutoffs = domain::retention::cutoffs(now);
+            match store::retention::purge(&db, &cutoffs, now).await {
+                Ok(deleted) => {
+                    store::media::expire_uploads(&env, &db, cutoffs.upload_started_before)
+                        .await
+                        .map(|uploads| (deleted, uploads))
+                }
+                Err(error) => Err(error),
+            }
+        }
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(deleted) => worker::console_log!("{}", serde_json::json!({"purge": deleted})),
+        Ok((deleted, uploads)) => worker::console_log!(
+            "{}",
+            serde_json::json!({"purge": deleted, "aborted_uploads": uploads})
+        ),
         Err(error) => {
             worker::console_error!("{}", serde_json::json!({"purge_error": error.to_string()}))
         }

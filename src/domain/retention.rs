@@ -16,6 +16,8 @@ pub struct Cutoffs {
     pub session_expired_before: i64,
     /// Dev outbox mail older than a week.
     pub outbox_before: i64,
+    /// Multipart media uploads started a week ago and never completed.
+    pub upload_started_before: i64,
 }
 
 pub fn cutoffs(now: i64) -> Cutoffs {
@@ -25,6 +27,7 @@ pub fn cutoffs(now: i64) -> Cutoffs {
         email_token_done_before: now - DAY,
         session_expired_before: now,
         outbox_before: now - 7 * DAY,
+        upload_started_before: now - 7 * DAY,
     }
 }
 
@@ -54,5 +57,6 @@ mod tests {
             assert!(cutoff <= now);
         }
         assert_eq!(c.outbox_before, now - 7 * DAY);
+        assert_eq!(c.upload_started_before, now - 7 * DAY);
     }
 }

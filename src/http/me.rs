@@ -202,6 +202,7 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
         .map_or(Ok(vec![]), crate::store::sessions::ended_ids)?;
     session_cache::forget(&ctx.env, &ended).await?;
     if let Some(t) = &tenant {
+        crate::store::site_cache::forget(&t.slug);
         tenants::discard(&ctx.env, &t.id, &room_ids).await?;
     }
     let mut response = respond::no_content()?;

@@ -12,7 +12,7 @@ use crate::domain::room::{RoomSlug, RoomTitle, Visibility};
 use crate::domain::{crypto, tree};
 use crate::store::room::{self, Call};
 use crate::store::rooms::{self, NewRoom, RoomRow};
-use crate::store::{db, files, tenants};
+use crate::store::{db, files, site_cache, tenants};
 use serde_json::{json, Value};
 use worker::{Method, Response};
 
@@ -25,7 +25,12 @@ pub fn room_json(ctx: &Ctx, tenant_slug: &str, r: &RoomRow) -> Value {
     })
 }
 
-fn optional<T>(v: &mut Validation, body: &Body, field: &str, parse: fn(&str) -> Result<T, &'static str>) -> Option<T> {
+fn optional<T>(
+    v: &mut Validation,
+    body: &Body,
+    field: &str,
+    parse: fn(&str) -> Result<T, &'static str>,
+) -> Option<T> {
     match body.text(field) {
         Ok(Some(text)) => v.check(field, parse(text)),
         Ok(None) => None,
@@ -98,6 +103,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         Err(error) if db::is_unique_violation(&error, "rooms.") => return Err(slug_taken()),
         Err(error) => return Err(error.into()),
     }
+    site_cache::forget(&a.tenant.slug);
     let room = rooms::by_id(&db, &a.tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::internal("new room vanished"))?;
@@ -135,6 +141,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
         Err(error) if db::is_unique_violation(&error, "rooms.") => return Err(slug_taken()),
         Err(error) => return Err(error.into()),
     }
+    site_cache::forget(&a.tenant.slug);
     let room = rooms::by_id(&db, &a.tenant.id, &room.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -153,6 +160,12 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
             "is the tenant's entrance; choose another home_room first",
         ));
     }
-    let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), Call::new(Method::Delete, "room")).await?;
+    let answer = room::call(
+        &ctx.env,
+        &a.room_ctx(&room, ctx.now),
+        Call::new(Method::Delete, "room"),
+    )
+    .await?;
+    site_cache::forget(&a.tenant.slug);
     respond::relay(answer).await
 }

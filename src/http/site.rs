@@ -10,8 +10,8 @@ use crate::domain::path::FilePath;
 use crate::domain::room::is_reserved_folder;
 use crate::domain::tree;
 use crate::store::room::{self, Call, RoomCtx};
-use crate::store::rooms::{self, SiteRow};
-use crate::store::{media, modules};
+use crate::store::rooms::SiteRow;
+use crate::store::{media, modules, site_cache};
 use worker::{Env, Method, Request, Response};
 
 /// Room files and media revalidate on every use (they change in place); module
@@ -19,7 +19,12 @@ use worker::{Env, Method, Request, Response};
 const REVALIDATE: &str = "public, no-cache";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-pub async fn serve(req: &Request, env: &Env, tenant: &TenantName, tenant_url: &str) -> ApiResult<Response> {
+pub async fn serve(
+    req: &Request,
+    env: &Env,
+    tenant: &TenantName,
+    tenant_url: &str,
+) -> ApiResult<Response> {
     if !matches!(req.method(), Method::Get | Method::Head) {
         let mut response = Response::error("Method not allowed", 405)?;
         response.headers_mut().set("allow", "GET, HEAD")?;
@@ -34,17 +39,29 @@ pub async fn serve(req: &Request, env: &Env, tenant: &TenantName, tenant_url: &s
         },
         None => ("", None),
     };
-    let Some(site) = rooms::site(&db, tenant.as_str(), room_slug).await? else {
+    let now = worker::Date::now().as_millis() as i64;
+    let Some(site) = site_cache::site(&db, tenant.as_str(), room_slug, now).await? else {
         return not_found_page();
     };
     let public_room = site.visibility.as_deref() == Some("public");
     let found = match path.as_str() {
         "/_/rooms.json" => return listings::rooms(&db, &site.tenant_id, tenant_url).await,
-        "/_/modules.json" => return listings::modules(&db, &site.tenant_id, tenant.as_str(), tenant_url).await,
+        "/_/modules.json" => {
+            return listings::modules(&db, &site.tenant_id, tenant.as_str(), tenant_url).await
+        }
         "/_/media.json" => return listings::media(req, &db, &site.tenant_id, tenant_url).await,
         "/mod" | "/media" => return redirect(req, &format!("{path}/")),
-        "/mod/" | "/mod/index.html" => page(req, env, &tree::page_key(&site.tenant_id, "mod/index.html")).await?,
-        "/media/" | "/media/index.html" => page(req, env, &tree::page_key(&site.tenant_id, "media/index.html")).await?,
+        "/mod/" | "/mod/index.html" => {
+            page(req, env, &tree::page_key(&site.tenant_id, "mod/index.html")).await?
+        }
+        "/media/" | "/media/index.html" => {
+            page(
+                req,
+                env,
+                &tree::page_key(&site.tenant_id, "media/index.html"),
+            )
+            .await?
+        }
         _ if path.starts_with("/mod/") => module_file(req, env, tenant, &path[5..]).await?,
         _ if path.starts_with("/media/") => media_file(req, env, &site, &path[7..]).await?,
         _ if path.starts_with("/rooms/") => match rest {
@@ -67,7 +84,12 @@ fn room_id(site: &SiteRow) -> &str {
 }
 
 /// A path inside a public room: its files, `tmp/` files and `meta/` documents.
-async fn room_path(req: &Request, env: &Env, site: &SiteRow, rest: &str) -> ApiResult<Option<Response>> {
+async fn room_path(
+    req: &Request,
+    env: &Env,
+    site: &SiteRow,
+    rest: &str,
+) -> ApiResult<Option<Response>> {
     let wanted = if rest.is_empty() || rest.ends_with('/') {
         format!("{rest}index.html")
     } else {
@@ -81,13 +103,23 @@ async fn room_path(req: &Request, env: &Env, site: &SiteRow, rest: &str) -> ApiR
         return room_data(req, env, site, &file).await;
     }
     let key = tree::room_file_key(&site.tenant_id, room, file.as_str());
-    let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: true, cors: false, expired_at: None };
+    let spec = Serve {
+        key: &key,
+        cache_control: REVALIDATE,
+        ranges: true,
+        cors: false,
+        expired_at: None,
+    };
     if let Some(response) = content::object(req, env, &spec, 200).await? {
         return Ok(Some(response));
     }
     // `/rooms/x/docs` where `docs/index.html` exists: the folder, with its slash.
     if !rest.is_empty() && !rest.ends_with('/') {
-        let index = tree::room_file_key(&site.tenant_id, room, &format!("{}/index.html", file.as_str()));
+        let index = tree::room_file_key(
+            &site.tenant_id,
+            room,
+            &format!("{}/index.html", file.as_str()),
+        );
         if env.bucket("FILES")?.head(index).await?.is_some() {
             return Ok(Some(redirect(req, &format!("{}/", req.path()))?));
         }
@@ -95,13 +127,24 @@ async fn room_path(req: &Request, env: &Env, site: &SiteRow, rest: &str) -> ApiR
     Ok(None)
 }
 
-async fn room_data(req: &Request, env: &Env, site: &SiteRow, file: &FilePath) -> ApiResult<Option<Response>> {
+async fn room_data(
+    req: &Request,
+    env: &Env,
+    site: &SiteRow,
+    file: &FilePath,
+) -> ApiResult<Option<Response>> {
     let room = room_id(site);
     let (folder, rest) = file.as_str().split_once('/').unwrap_or((file.as_str(), ""));
     if folder == "tmp" {
         let key = tree::room_tmp_key(&site.tenant_id, room, rest);
         let now = worker::Date::now().as_millis() as i64;
-        let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: true, cors: false, expired_at: Some(now) };
+        let spec = Serve {
+            key: &key,
+            cache_control: REVALIDATE,
+            ranges: true,
+            cors: false,
+            expired_at: Some(now),
+        };
         return content::object(req, env, &spec, 200).await;
     }
     let ctx = RoomCtx {
@@ -111,7 +154,10 @@ async fn room_data(req: &Request, env: &Env, site: &SiteRow, file: &FilePath) ->
         user: String::new(),
         now: 0,
     };
-    let call = Call { args: &[("key", rest)], ..Call::new(Method::Get, "meta") };
+    let call = Call {
+        args: &[("key", rest)],
+        ..Call::new(Method::Get, "meta")
+    };
     let mut answer = room::call(env, &ctx, call).await?;
     if answer.status_code() != 200 {
         return Ok(None);
@@ -124,17 +170,32 @@ async fn room_data(req: &Request, env: &Env, site: &SiteRow, file: &FilePath) ->
 }
 
 async fn page(req: &Request, env: &Env, key: &str) -> ApiResult<Option<Response>> {
-    let spec = Serve { key, cache_control: REVALIDATE, ranges: false, cors: false, expired_at: None };
+    let spec = Serve {
+        key,
+        cache_control: REVALIDATE,
+        ranges: false,
+        cors: false,
+        expired_at: None,
+    };
     content::object(req, env, &spec, 200).await
 }
 
 /// `/mod/<name>/<version>/<path>` of a public module.
-async fn module_file(req: &Request, env: &Env, tenant: &TenantName, tail: &str) -> ApiResult<Option<Response>> {
+async fn module_file(
+    req: &Request,
+    env: &Env,
+    tenant: &TenantName,
+    tail: &str,
+) -> ApiResult<Option<Response>> {
     let mut parts = tail.splitn(3, '/');
     let (Some(name), Some(version), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
         return Ok(None);
     };
-    let wanted = if rest.is_empty() || rest.ends_with('/') { format!("{rest}index.html") } else { rest.to_string() };
+    let wanted = if rest.is_empty() || rest.ends_with('/') {
+        format!("{rest}index.html")
+    } else {
+        rest.to_string()
+    };
     let Ok(file) = FilePath::from_url(&wanted) else {
         return Ok(None);
     };
@@ -144,11 +205,22 @@ async fn module_file(req: &Request, env: &Env, tenant: &TenantName, tail: &str) 
         return Ok(None);
     };
     let key = tree::module_file_key(&module.tenant_id, &module.module_id, version, file.as_str());
-    let spec = Serve { key: &key, cache_control: IMMUTABLE, ranges: true, cors: true, expired_at: None };
+    let spec = Serve {
+        key: &key,
+        cache_control: IMMUTABLE,
+        ranges: true,
+        cors: true,
+        expired_at: None,
+    };
     content::object(req, env, &spec, 200).await
 }
 
-async fn media_file(req: &Request, env: &Env, site: &SiteRow, tail: &str) -> ApiResult<Option<Response>> {
+async fn media_file(
+    req: &Request,
+    env: &Env,
+    site: &SiteRow,
+    tail: &str,
+) -> ApiResult<Option<Response>> {
     let Ok(file) = FilePath::from_url(tail) else {
         return Ok(None);
     };
@@ -156,23 +228,44 @@ async fn media_file(req: &Request, env: &Env, site: &SiteRow, tail: &str) -> Api
         return Ok(None);
     };
     let key = tree::media_key(&site.tenant_id, &row.id);
-    let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: true, cors: true, expired_at: None };
+    let spec = Serve {
+        key: &key,
+        cache_control: REVALIDATE,
+        ranges: true,
+        cors: true,
+        expired_at: None,
+    };
     content::object(req, env, &spec, 200).await
 }
 
 fn redirect(req: &Request, location: &str) -> ApiResult<Response> {
-    let query = req.url()?.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = req
+        .url()?
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let mut response = Response::empty()?.with_status(301);
-    response.headers_mut().set("location", &format!("{location}{query}"))?;
+    response
+        .headers_mut()
+        .set("location", &format!("{location}{query}"))?;
     Ok(response)
 }
 
 /// The tenant's own `404.html` (in its entrance room, if public) when it has one.
 async fn tenant_not_found(req: &Request, env: &Env, site: &SiteRow) -> ApiResult<Response> {
-    let home = site.home_room_id.as_ref().filter(|_| site.home_visibility.as_deref() == Some("public"));
+    let home = site
+        .home_room_id
+        .as_ref()
+        .filter(|_| site.home_visibility.as_deref() == Some("public"));
     if let Some(home_id) = home {
         let key = tree::room_file_key(&site.tenant_id, home_id, "404.html");
-        let spec = Serve { key: &key, cache_control: REVALIDATE, ranges: false, cors: false, expired_at: None };
+        let spec = Serve {
+            key: &key,
+            cache_control: REVALIDATE,
+            ranges: false,
+            cors: false,
+            expired_at: None,
+        };
         if let Some(response) = content::object(req, env, &spec, 404).await? {
             return Ok(response);
         }

@@ -40,7 +40,9 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
 
 async fn home_slug(ctx: &Ctx, tenant: &TenantRow) -> ApiResult<Option<String>> {
     Ok(match &tenant.home_room_id {
-        Some(id) => rooms::by_id(&ctx.db()?, &tenant.id, id).await?.map(|r| r.slug),
+        Some(id) => rooms::by_id(&ctx.db()?, &tenant.id, id)
+            .await?
+            .map(|r| r.slug),
         None => None,
     })
 }
@@ -87,6 +89,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
         home.as_ref().map(|r| r.id.as_str()),
     )
     .await?;
+    crate::store::site_cache::forget(&a.tenant.slug);
     let mut fresh = tenants::member_tenant(&db, &a.user_id, &a.tenant.slug)
         .await?
         .ok_or_else(ApiError::not_found)?;

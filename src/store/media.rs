@@ -34,13 +34,22 @@ pub async fn page(
         "SELECT {COLUMNS} FROM media WHERE tenant_id = ?1 AND substr(path, 1, length(?2)) = ?2 \
          AND path > ?3 ORDER BY path LIMIT ?4"
     );
-    db::all(db, &sql, &[tenant_id.into(), prefix.into(), after.into(), limit.into()]).await
+    db::all(
+        db,
+        &sql,
+        &[tenant_id.into(), prefix.into(), after.into(), limit.into()],
+    )
+    .await
 }
 
 /// Points `row.path` at the new bytes (already in R2) and settles usage exactly: the
 /// caller reserved usage from the row it saw (`seen`); whatever row is really replaced here
 /// is accounted in the same transaction. Returns the replaced row's id (its bytes can go).
-pub async fn swap_in(db: &D1Database, row: &MediaRow, seen: Option<&MediaRow>) -> Result<Option<String>> {
+pub async fn swap_in(
+    db: &D1Database,
+    row: &MediaRow,
+    seen: Option<&MediaRow>,
+) -> Result<Option<String>> {
     #[derive(Deserialize)]
     struct Old {
         id: String,
@@ -122,7 +131,12 @@ pub async fn insert_upload(db: &D1Database, u: &UploadRow, max_open: i64) -> Res
     Ok(changed == 1)
 }
 
-pub async fn upload(db: &D1Database, tenant_id: &str, path: &str, id: &str) -> Result<Option<UploadRow>> {
+pub async fn upload(
+    db: &D1Database,
+    tenant_id: &str,
+    path: &str,
+    id: &str,
+) -> Result<Option<UploadRow>> {
     db::first(
         db,
         "SELECT id, tenant_id, path, media_id, r2_upload, created_at FROM uploads WHERE id = ?1 AND tenant_id = ?2 AND path = ?3",
@@ -151,7 +165,12 @@ pub async fn record_part(db: &D1Database, upload_id: &str, part: &PartRow) -> Re
     db::run(
         db,
         "INSERT OR REPLACE INTO upload_parts (upload_id, part, etag, size) VALUES (?1, ?2, ?3, ?4)",
-        &[upload_id.into(), part.part.into(), (&part.etag).into(), part.size.into()],
+        &[
+            upload_id.into(),
+            part.part.into(),
+            (&part.etag).into(),
+            part.size.into(),
+        ],
     )
     .await?;
     Ok(())
@@ -160,4 +179,25 @@ pub async fn record_part(db: &D1Database, upload_id: &str, part: &PartRow) -> Re
 pub async fn delete_upload(db: &D1Database, id: &str) -> Result<()> {
     db::run(db, "DELETE FROM uploads WHERE id = ?1", &[id.into()]).await?;
     Ok(())
+}
+
+/// Aborts multipart uploads started before `cutoff` (never completed): their parts stop
+/// taking space in R2 and the tenant's open-upload slots come back.
+pub async fn expire_uploads(env: &worker::Env, db: &D1Database, cutoff: i64) -> Result<usize> {
+    let stale: Vec<UploadRow> = db::all(
+        db,
+        "SELECT id, tenant_id, path, media_id, r2_upload, created_at FROM uploads WHERE created_at < ?1 LIMIT 100",
+        &[cutoff.into()],
+    )
+    .await?;
+    let bucket = env.bucket("FILES")?;
+    for upload in &stale {
+        let key = crate::domain::tree::media_key(&upload.tenant_id, &upload.media_id);
+        // Already gone in R2 (aborted or expired there) is fine: the row goes either way.
+        if let Ok(r2) = bucket.resume_multipart_upload(key, &upload.r2_upload) {
+            let _ = r2.abort().await;
+        }
+        delete_upload(db, &upload.id).await?;
+    }
+    Ok(stale.len())
 }

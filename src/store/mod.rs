@@ -12,6 +12,7 @@ pub mod room;
 pub mod rooms;
 pub mod session_cache;
 pub mod sessions;
+pub mod site_cache;
 pub mod tenants;
 pub mod throttle;
 pub mod tokens;

@@ -114,7 +114,13 @@ pub async fn update(
         db,
         "UPDATE rooms SET title = COALESCE(?2, title), visibility = COALESCE(?3, visibility), \
          slug = COALESCE(?4, slug), updated_at = ?5 WHERE id = ?1",
-        &[room_id.into(), title.into(), visibility.into(), slug.into(), now.into()],
+        &[
+            room_id.into(),
+            title.into(),
+            visibility.into(),
+            slug.into(),
+            now.into(),
+        ],
     )
     .await?;
     Ok(())
@@ -122,7 +128,7 @@ pub async fn update(
 
 /// What a tenant host needs for one request, in one query: the tenant, and the room
 /// named in the path (its home room when `room_slug` is empty).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SiteRow {
     pub tenant_id: String,
     pub home_room_id: Option<String>,
