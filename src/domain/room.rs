@@ -109,14 +109,19 @@ mod tests {
         assert!(RoomSlug::parse("a").is_ok());
         assert!(RoomSlug::parse(&"a".repeat(64)).is_ok());
         assert!(RoomSlug::parse(&"a".repeat(65)).is_err());
-        for bad in ["", "-a", "a-", "a.git", "a/b", "a b", "ü", "a_b", "..", "%2e"] {
+        for bad in [
+            "", "-a", "a-", "a.git", "a/b", "a b", "ü", "a_b", "..", "%2e",
+        ] {
             assert!(RoomSlug::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn titles() {
-        assert_eq!(RoomTitle::parse("  My garden ").unwrap().as_str(), "My garden");
+        assert_eq!(
+            RoomTitle::parse("  My garden ").unwrap().as_str(),
+            "My garden"
+        );
         assert!(RoomTitle::parse(" ").is_err());
         assert!(RoomTitle::parse(&"é".repeat(100)).is_ok());
         assert!(RoomTitle::parse(&"é".repeat(101)).is_err());

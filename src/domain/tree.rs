@@ -85,7 +85,9 @@ mod tests {
         );
         assert!(room_tmp_key("T1", "R1", "x").starts_with(&room_prefix("T1", "R1")));
         assert!(room_file_key("T1", "R1", "x").starts_with(&room_prefix("T1", "R1")));
-        assert!(module_file_key("T1", "M1", "1.0.0", "a.js").starts_with(&module_prefix("T1", "M1")));
+        assert!(
+            module_file_key("T1", "M1", "1.0.0", "a.js").starts_with(&module_prefix("T1", "M1"))
+        );
         assert_eq!(media_key("T1", "X"), "t/T1/media/X");
         assert!(
             !room_file_key("T10", "R1", "x").starts_with(&prefix),

@@ -4,7 +4,7 @@
 
 use super::error::ApiResult;
 use crate::domain::range::{self, RangeRequest};
-use worker::{Bucket, Conditional, Env, Headers, Method, Object, Range, Request, Response};
+use worker::{Bucket, Env, Headers, Method, Object, Range, Request, Response};
 
 pub struct Serve<'a> {
     pub key: &'a str,
@@ -23,7 +23,9 @@ fn bare(etag: &str) -> &str {
 }
 
 fn matches_any(header: &str, etag: &str) -> bool {
-    header.split(',').any(|t| t.trim() == "*" || bare(t) == etag)
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || bare(t) == etag)
 }
 
 fn expired(object: &Object, now: Option<i64>) -> bool {
@@ -55,21 +57,25 @@ fn headers_for(object: &Object, spec: &Serve) -> ApiResult<Headers> {
 
 /// Serves the object at `spec.key`, or `None` when there is none (the caller picks the
 /// 404). `status` lets a tenant's `404.html` go out as a 404.
-pub async fn object(req: &Request, env: &Env, spec: &Serve<'_>, status: u16) -> ApiResult<Option<Response>> {
+pub async fn object(
+    req: &Request,
+    env: &Env,
+    spec: &Serve<'_>,
+    status: u16,
+) -> ApiResult<Option<Response>> {
     let bucket = env.bucket("FILES")?;
     let if_none_match = req.headers().get("if-none-match")?;
-    let range_header = req.headers().get("range")?.filter(|_| spec.ranges && status == 200);
-    if req.method() == Method::Head || range_header.is_some() {
+    let range_header = req
+        .headers()
+        .get("range")?
+        .filter(|_| spec.ranges && status == 200);
+    // `If-None-Match` may list several tags, weak ones or `*`, which R2's single-etag
+    // condition cannot express: compare them against the object's head here instead.
+    let conditional = if_none_match.is_some() && status == 200;
+    if req.method() == Method::Head || range_header.is_some() || conditional {
         return by_head(req, &bucket, spec, status, if_none_match, range_header).await;
     }
-    let mut get = bucket.get(spec.key);
-    if let Some(tags) = if_none_match.as_deref().filter(|_| status == 200) {
-        get = get.only_if(Conditional {
-            etag_does_not_match: Some(bare(tags).to_string()),
-            ..Default::default()
-        });
-    }
-    let Some(object) = get.execute().await? else {
+    let Some(object) = bucket.get(spec.key).execute().await? else {
         return Ok(None);
     };
     if expired(&object, spec.expired_at) {
@@ -77,12 +83,17 @@ pub async fn object(req: &Request, env: &Env, spec: &Serve<'_>, status: u16) -> 
     }
     let headers = headers_for(&object, spec)?;
     let Some(body) = object.body() else {
-        return Ok(Some(Response::empty()?.with_status(304).with_headers(headers)));
+        return Ok(None);
     };
-    Ok(Some(Response::from_body(body.response_body()?)?.with_status(status).with_headers(headers)))
+    Ok(Some(
+        Response::from_body(body.response_body()?)?
+            .with_status(status)
+            .with_headers(headers),
+    ))
 }
 
-/// `HEAD`, and `GET` with `Range`: look at the object's size and etag first.
+/// `HEAD`, and `GET` with `Range` or `If-None-Match`: look at the object's size and etag
+/// first.
 async fn by_head(
     req: &Request,
     bucket: &Bucket,
@@ -99,8 +110,14 @@ async fn by_head(
     }
     let headers = headers_for(&meta, spec)?;
     let size = meta.size();
-    if status == 200 && if_none_match.as_deref().is_some_and(|h| matches_any(h, &meta.etag())) {
-        return Ok(Some(Response::empty()?.with_status(304).with_headers(headers)));
+    if status == 200
+        && if_none_match
+            .as_deref()
+            .is_some_and(|h| matches_any(h, &meta.etag()))
+    {
+        return Ok(Some(
+            Response::empty()?.with_status(304).with_headers(headers),
+        ));
     }
     // `If-Range` with another validator means "the whole thing, it changed".
     let if_range = req.headers().get("if-range")?;
@@ -114,25 +131,42 @@ async fn by_head(
     match wanted {
         RangeRequest::Unsatisfiable => {
             headers.set("content-range", &format!("bytes */{size}"))?;
-            Ok(Some(Response::empty()?.with_status(416).with_headers(headers)))
+            Ok(Some(
+                Response::empty()?.with_status(416).with_headers(headers),
+            ))
         }
-        RangeRequest::Partial { start, end_inclusive } if !head_only => {
+        RangeRequest::Partial {
+            start,
+            end_inclusive,
+        } if !head_only => {
             let length = end_inclusive - start + 1;
             let part = bucket
                 .get(spec.key)
-                .range(Range::OffsetWithLength { offset: start, length })
+                .range(Range::OffsetWithLength {
+                    offset: start,
+                    length,
+                })
                 .execute()
                 .await?;
             let Some(body) = part.as_ref().and_then(|o| o.body()) else {
                 return Ok(None);
             };
-            headers.set("content-range", &format!("bytes {start}-{end_inclusive}/{size}"))?;
+            headers.set(
+                "content-range",
+                &format!("bytes {start}-{end_inclusive}/{size}"),
+            )?;
             headers.set("content-length", &length.to_string())?;
-            Ok(Some(Response::from_body(body.response_body()?)?.with_status(206).with_headers(headers)))
+            Ok(Some(
+                Response::from_body(body.response_body()?)?
+                    .with_status(206)
+                    .with_headers(headers),
+            ))
         }
         _ if head_only => {
             headers.set("content-length", &size.to_string())?;
-            Ok(Some(Response::empty()?.with_status(status).with_headers(headers)))
+            Ok(Some(
+                Response::empty()?.with_status(status).with_headers(headers),
+            ))
         }
         _ => {
             let Some(object) = bucket.get(spec.key).execute().await? else {
@@ -141,7 +175,11 @@ async fn by_head(
             let Some(body) = object.body() else {
                 return Ok(None);
             };
-            Ok(Some(Response::from_body(body.response_body()?)?.with_status(status).with_headers(headers)))
+            Ok(Some(
+                Response::from_body(body.response_body()?)?
+                    .with_status(status)
+                    .with_headers(headers),
+            ))
         }
     }
 }

@@ -40,7 +40,10 @@ pub fn check_file_size(plan: &crate::domain::plan::Plan, size: u64) -> ApiResult
         ApiError::new(
             413,
             "FILE_TOO_LARGE",
-            format!("One file may be at most {} bytes on your plan", plan.file_bytes),
+            format!(
+                "One file may be at most {} bytes on your plan",
+                plan.file_bytes
+            ),
         )
     })
 }
@@ -56,7 +59,12 @@ pub fn body_payload(ctx: &Ctx, size: u64) -> Payload {
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
     let room = a.room(&ctx, 1).await?;
-    let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), Call::new(Method::Get, "files")).await?;
+    let answer = room::call(
+        &ctx.env,
+        &a.room_ctx(&room, ctx.now),
+        Call::new(Method::Get, "files"),
+    )
+    .await?;
     respond::relay(answer).await
 }
 
@@ -83,7 +91,9 @@ pub async fn put(ctx: Ctx) -> ApiResult<Response> {
     let path = path_param(&ctx, 2)?;
     if is_reserved_folder(path.first_segment()) {
         let why = "may not start with tmp/ or meta/: those hold room data";
-        return Err(ApiError::new(422, "VALIDATION_FAILED", format!("path {why}")).with_field("path", why));
+        return Err(
+            ApiError::new(422, "VALIDATION_FAILED", format!("path {why}")).with_field("path", why),
+        );
     }
     let size = declared_size(&ctx)?;
     check_file_size(&a.plan, size)?;

@@ -51,7 +51,14 @@ impl Caller {
 pub async fn caller(ctx: &Ctx) -> ApiResult<Caller> {
     let caller = authenticate(ctx).await?;
     let reads_only = matches!(ctx.req.method(), Method::Get | Method::Head);
-    if matches!(caller.via, Via::Token { read_only: true, .. }) && !reads_only {
+    if matches!(
+        caller.via,
+        Via::Token {
+            read_only: true,
+            ..
+        }
+    ) && !reads_only
+    {
         return Err(ApiError::forbidden(
             "INSUFFICIENT_SCOPE",
             "This token may only read",

@@ -11,9 +11,9 @@ use crate::domain::access::Action;
 use crate::domain::module::ModuleName;
 use crate::domain::names::TenantName;
 use crate::domain::{semver, tree};
+use crate::store::files;
 use crate::store::modules;
 use crate::store::room::{self, Call, Payload};
-use crate::store::files;
 use serde_json::{json, Map, Value};
 use worker::Method;
 use worker::Response;
@@ -27,7 +27,9 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let key = tree::room_file_key(&a.tenant.id, &room.id, LOCK_FILE);
     let lock = match files::get(&ctx.env, &key, None).await? {
         Some(object) => match object.body() {
-            Some(body) => serde_json::from_slice(&body.bytes().await?).unwrap_or(json!({"modules": []})),
+            Some(body) => {
+                serde_json::from_slice(&body.bytes().await?).unwrap_or(json!({"modules": []}))
+            }
             None => json!({"modules": []}),
         },
         None => json!({"modules": []}),
@@ -46,8 +48,10 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
     let room = a.room(&ctx, 1).await?;
     let body = ctx.json().await?;
     let Some(wanted) = body.get("modules").and_then(Value::as_array).cloned() else {
-        return Err(ApiError::new(422, "VALIDATION_FAILED", "modules must be a list")
-            .with_field("modules", "must be a list of {tenant?, name, version}"));
+        return Err(
+            ApiError::new(422, "VALIDATION_FAILED", "modules must be a list")
+                .with_field("modules", "must be a list of {tenant?, name, version}"),
+        );
     };
     if wanted.len() > MAX_MODULES {
         return Err(ApiError::new(422, "VALIDATION_FAILED", "Too many modules")
@@ -61,8 +65,10 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
             Some(slug) => TenantName::parse(slug).map_err(|why| invalid(index, why))?,
             None => TenantName::parse(&a.tenant.slug).map_err(|why| invalid(index, why))?,
         };
-        let name = ModuleName::parse(text("name").unwrap_or("")).map_err(|why| invalid(index, why))?;
-        let version = semver::parse(text("version").unwrap_or("")).map_err(|why| invalid(index, why))?;
+        let name =
+            ModuleName::parse(text("name").unwrap_or("")).map_err(|why| invalid(index, why))?;
+        let version =
+            semver::parse(text("version").unwrap_or("")).map_err(|why| invalid(index, why))?;
         let version = version.to_string();
         let found = modules::published(&db, tenant.as_str(), name.as_str(), &version).await?;
         // Another tenant's private module is as good as missing.
@@ -70,7 +76,10 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
         let Some(module) = usable else {
             return Err(invalid(index, "is not a published module you can install"));
         };
-        if installed.iter().any(|m: &Value| m["tenant"] == tenant.as_str() && m["name"] == name.as_str()) {
+        if installed
+            .iter()
+            .any(|m: &Value| m["tenant"] == tenant.as_str() && m["name"] == name.as_str())
+        {
             return Err(invalid(index, "is listed twice"));
         }
         let listing: Vec<Value> = serde_json::from_str(&module.files).unwrap_or_default();
@@ -78,7 +87,12 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
             .iter()
             .filter_map(|f| Some((f["path"].as_str()?.to_string(), f["integrity"].clone())))
             .collect();
-        let base = format!("{}mod/{}/{}/", tenant_url(&ctx, tenant.as_str()), name.as_str(), version);
+        let base = format!(
+            "{}mod/{}/{}/",
+            tenant_url(&ctx, tenant.as_str()),
+            name.as_str(),
+            version
+        );
         installed.push(json!({
             "tenant": tenant.as_str(), "name": name.as_str(), "version": version,
             "entry": module.entry, "url": format!("{base}{}", module.entry), "base": base,
@@ -86,7 +100,8 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
         }));
     }
     let lock = json!({ "modules": installed });
-    let mut bytes = serde_json::to_vec_pretty(&lock).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(&lock).map_err(|e| ApiError::internal(e.to_string()))?;
     bytes.push(b'\n');
     let call = Call {
         args: &[("path", LOCK_FILE)],

@@ -31,7 +31,12 @@ pub async fn rooms(db: &D1Database, tenant_id: &str, tenant_url: &str) -> ApiRes
     listing(&Value::Array(list))
 }
 
-pub async fn modules(db: &D1Database, tenant_id: &str, _slug: &str, tenant_url: &str) -> ApiResult<Response> {
+pub async fn modules(
+    db: &D1Database,
+    tenant_id: &str,
+    _slug: &str,
+    tenant_url: &str,
+) -> ApiResult<Response> {
     let list = modules::list(db, tenant_id, true).await?;
     let versions = modules::versions_of_tenant(db, tenant_id).await?;
     let out: Vec<Value> = list
@@ -50,19 +55,35 @@ pub async fn modules(db: &D1Database, tenant_id: &str, _slug: &str, tenant_url: 
 }
 
 /// One page (up to 1,000) of the media library: `{items, cursor}`.
-pub async fn media(req: &Request, db: &D1Database, tenant_id: &str, tenant_url: &str) -> ApiResult<Response> {
+pub async fn media(
+    req: &Request,
+    db: &D1Database,
+    tenant_id: &str,
+    tenant_url: &str,
+) -> ApiResult<Response> {
     let url = req.url()?;
-    let query = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
     let prefix = query("prefix").unwrap_or_default();
     let after = match decode_cursor(query("cursor").as_deref()) {
         Ok(after) => after,
-        Err(_) => return Err(ApiError::bad_request("BAD_CURSOR", "cursor is not one this site gave out")),
+        Err(_) => {
+            return Err(ApiError::bad_request(
+                "BAD_CURSOR",
+                "cursor is not one this site gave out",
+            ))
+        }
     };
     let limit = 1000;
     let mut rows = media::page(db, tenant_id, &prefix, &after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let cursor = more.then(|| rows.last().map(|m| encode_cursor(&m.path))).flatten();
+    let cursor = more
+        .then(|| rows.last().map(|m| encode_cursor(&m.path)))
+        .flatten();
     let items: Vec<Value> = rows
         .iter()
         .map(|m| {

@@ -49,8 +49,12 @@ pub fn decode_cursor(cursor: Option<&str>) -> ApiResult<String> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| {
-            ApiError::new(422, "VALIDATION_FAILED", "cursor is not one this API gave out")
-                .with_field("cursor", "is not one this API gave out")
+            ApiError::new(
+                422,
+                "VALIDATION_FAILED",
+                "cursor is not one this API gave out",
+            )
+            .with_field("cursor", "is not one this API gave out")
         })
 }
 
@@ -65,7 +69,9 @@ pub async fn page_json(ctx: &Ctx, tenant_id: &str, tenant_slug: &str) -> ApiResu
     let mut rows = media::page(&ctx.db()?, tenant_id, &prefix, &after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let cursor = more.then(|| rows.last().map(|m| encode_cursor(&m.path))).flatten();
+    let cursor = more
+        .then(|| rows.last().map(|m| encode_cursor(&m.path)))
+        .flatten();
     let items: Vec<Value> = rows
         .iter()
         .map(|m| media_json(&ctx.config, tenant_slug, m))
@@ -100,7 +106,12 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
 
 /// Records new bytes (already in R2 under `row.id`) as `row.path`: reserves usage from
 /// the row seen before the upload, swaps the pointer, then drops the replaced bytes.
-pub async fn commit(ctx: &Ctx, a: &Access, row: MediaRow, seen: Option<&MediaRow>) -> ApiResult<Response> {
+pub async fn commit(
+    ctx: &Ctx,
+    a: &Access,
+    row: MediaRow,
+    seen: Option<&MediaRow>,
+) -> ApiResult<Response> {
     let db = ctx.db()?;
     let old = media::swap_in(&db, &row, seen).await?;
     if let Some(old) = old.filter(|old| *old != row.id) {
@@ -108,7 +119,9 @@ pub async fn commit(ctx: &Ctx, a: &Access, row: MediaRow, seen: Option<&MediaRow
     }
     let status = if seen.is_some() { 200 } else { 201 };
     let mut response = respond::json(status, &media_json(&ctx.config, &a.tenant.slug, &row))?;
-    response.headers_mut().set("etag", &format!("\"{}\"", row.etag))?;
+    response
+        .headers_mut()
+        .set("etag", &format!("\"{}\"", row.etag))?;
     Ok(response)
 }
 
@@ -121,7 +134,11 @@ pub fn delta_over(size: i64, seen: Option<&MediaRow>) -> Delta {
 }
 
 pub fn quota_exceeded() -> ApiError {
-    ApiError::new(507, "QUOTA_EXCEEDED", "This would exceed your plan's storage or file count")
+    ApiError::new(
+        507,
+        "QUOTA_EXCEEDED",
+        "This would exceed your plan's storage or file count",
+    )
 }
 
 pub async fn put(ctx: Ctx) -> ApiResult<Response> {
@@ -133,7 +150,11 @@ pub async fn put(ctx: Ctx) -> ApiResult<Response> {
     let db = ctx.db()?;
     let seen = media::by_path(&db, &a.tenant.id, path.as_str()).await?;
     if !preconditions(&ctx, seen.as_ref()) {
-        return Err(ApiError::new(412, "PRECONDITION_FAILED", "The file has changed since you read it (If-Match)"));
+        return Err(ApiError::new(
+            412,
+            "PRECONDITION_FAILED",
+            "The file has changed since you read it (If-Match)",
+        ));
     }
     let delta = delta_over(size as i64, seen.as_ref());
     if !usage::reserve(&db, &a.tenant.id, delta, &a.plan).await? {
@@ -158,7 +179,15 @@ pub async fn put(ctx: Ctx) -> ApiResult<Response> {
     commit(&ctx, &a, row, seen.as_ref()).await
 }
 
-pub fn new_row(a: &Access, id: &str, path: &FilePath, size: i64, kind: &str, etag: String, now: i64) -> MediaRow {
+pub fn new_row(
+    a: &Access,
+    id: &str,
+    path: &FilePath,
+    size: i64,
+    kind: &str,
+    etag: String,
+    now: i64,
+) -> MediaRow {
     MediaRow {
         id: id.to_string(),
         tenant_id: a.tenant.id.clone(),
@@ -171,17 +200,26 @@ pub fn new_row(a: &Access, id: &str, path: &FilePath, size: i64, kind: &str, eta
 }
 
 fn preconditions(ctx: &Ctx, seen: Option<&MediaRow>) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_string();
+    let bare = |t: &str| {
+        t.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
     let current = seen.map(|m| m.etag.clone());
     let match_ok = match ctx.header("if-match") {
         None => true,
         Some(h) if h.trim() == "*" => current.is_some(),
-        Some(h) => current.as_ref().is_some_and(|c| h.split(',').any(|t| bare(t) == *c)),
+        Some(h) => current
+            .as_ref()
+            .is_some_and(|c| h.split(',').any(|t| bare(t) == *c)),
     };
     let none_ok = match ctx.header("if-none-match") {
         None => true,
         Some(h) if h.trim() == "*" => current.is_none(),
-        Some(h) => !current.as_ref().is_some_and(|c| h.split(',').any(|t| bare(t) == *c)),
+        Some(h) => !current
+            .as_ref()
+            .is_some_and(|c| h.split(',').any(|t| bare(t) == *c)),
     };
     match_ok && none_ok
 }

@@ -7,21 +7,37 @@ mod app_pages;
 #[cfg(target_arch = "wasm32")]
 mod auth;
 #[cfg(target_arch = "wasm32")]
+mod content;
+#[cfg(target_arch = "wasm32")]
 mod credentials;
 #[cfg(target_arch = "wasm32")]
 mod ctx;
 #[cfg(target_arch = "wasm32")]
 mod error;
 #[cfg(target_arch = "wasm32")]
+mod files;
+#[cfg(target_arch = "wasm32")]
 mod guard;
+#[cfg(target_arch = "wasm32")]
+mod installs;
+#[cfg(target_arch = "wasm32")]
+mod listings;
 #[cfg(target_arch = "wasm32")]
 mod me;
 #[cfg(target_arch = "wasm32")]
+mod media;
+#[cfg(target_arch = "wasm32")]
 mod messages;
+#[cfg(target_arch = "wasm32")]
+mod modules;
 #[cfg(target_arch = "wasm32")]
 mod recovery;
 #[cfg(target_arch = "wasm32")]
 mod respond;
+#[cfg(target_arch = "wasm32")]
+mod room_data;
+#[cfg(target_arch = "wasm32")]
+mod rooms;
 #[cfg(target_arch = "wasm32")]
 mod sessions;
 #[cfg(target_arch = "wasm32")]
@@ -29,29 +45,13 @@ mod site;
 #[cfg(target_arch = "wasm32")]
 mod system;
 #[cfg(target_arch = "wasm32")]
-mod tokens;
-#[cfg(target_arch = "wasm32")]
-mod uploads;
+mod tenancy;
 #[cfg(target_arch = "wasm32")]
 mod tenants;
 #[cfg(target_arch = "wasm32")]
-mod tenancy;
+mod tokens;
 #[cfg(target_arch = "wasm32")]
-mod rooms;
-#[cfg(target_arch = "wasm32")]
-mod room_data;
-#[cfg(target_arch = "wasm32")]
-mod modules;
-#[cfg(target_arch = "wasm32")]
-mod media;
-#[cfg(target_arch = "wasm32")]
-mod listings;
-#[cfg(target_arch = "wasm32")]
-mod installs;
-#[cfg(target_arch = "wasm32")]
-mod files;
-#[cfg(target_arch = "wasm32")]
-mod content;
+mod uploads;
 
 #[cfg(target_arch = "wasm32")]
 pub use entry::handle;

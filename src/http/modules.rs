@@ -1,7 +1,7 @@
 //! Modules (`/tenants/{t}/modules[/{name}[/versions/{version}]]`): named bundles whose
 //! versions are immutable once published, served at `/mod/<name>/<version>/…`.
 
-use super::ctx::{Body, Ctx, Config};
+use super::ctx::{Body, Config, Ctx};
 use super::error::{ApiError, ApiResult, Validation};
 use super::respond;
 use super::tenancy::access;
@@ -26,11 +26,20 @@ const MAX_FILES: usize = 1000;
 const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;
 
 /// A module and its ready versions, as the API and `/_/modules.json` show them.
-pub fn module_json(config: &Config, tenant_slug: &str, m: &ModuleRow, versions: &[&VersionRow]) -> Value {
+pub fn module_json(
+    config: &Config,
+    tenant_slug: &str,
+    m: &ModuleRow,
+    versions: &[&VersionRow],
+) -> Value {
     let base = format!("{}mod/{}/", config.tenant_url(tenant_slug), m.name);
     let latest = versions
         .iter()
-        .filter_map(|v| semver::parse(&v.version).ok().map(|parsed| (parsed, &v.version)))
+        .filter_map(|v| {
+            semver::parse(&v.version)
+                .ok()
+                .map(|parsed| (parsed, &v.version))
+        })
         .max()
         .map(|(_, text)| text.clone());
     let versions: Vec<Value> = versions
@@ -119,7 +128,10 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
         .ok_or_else(ApiError::not_found)?;
     let versions = modules::versions(&db, &module.id).await?;
     let refs: Vec<&VersionRow> = versions.iter().collect();
-    respond::json(200, &module_json(&ctx.config, &a.tenant.slug, &module, &refs))
+    respond::json(
+        200,
+        &module_json(&ctx.config, &a.tenant.slug, &module, &refs),
+    )
 }
 
 pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
@@ -213,7 +225,13 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
     let manifest = Manifest::parse(manifest_bytes, &paths).map_err(|errors| {
         let mut error = ApiError::new(422, "VALIDATION_FAILED", "module.json is not valid");
         for (field, why) in errors {
-            error = error.with_field(&format!("module.json.{field}"), why);
+            // Errors about the whole file are named `module.json`, not `module.json.module.json`.
+            let name = if field == bundle::MANIFEST {
+                field.to_string()
+            } else {
+                format!("module.json.{field}")
+            };
+            error = error.with_field(&name, why);
         }
         error
     })?;
@@ -223,8 +241,15 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
             "name and version must match the URL",
         ));
     }
-    if files.iter().any(|(_, b)| a.plan.check_file(b.len() as u64).is_err()) {
-        return Err(ApiError::new(413, "FILE_TOO_LARGE", "A file is over your plan's per-file size"));
+    if files
+        .iter()
+        .any(|(_, b)| a.plan.check_file(b.len() as u64).is_err())
+    {
+        return Err(ApiError::new(
+            413,
+            "FILE_TOO_LARGE",
+            "A file is over your plan's per-file size",
+        ));
     }
     let version_text = version.to_string();
     if !modules::claim_version(&db, &module.id, &version_text, ctx.now).await? {
@@ -240,7 +265,11 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
     };
     if !usage::reserve(&db, &a.tenant.id, delta, &a.plan).await? {
         modules::drop_claim(&db, &module.id, &version_text).await?;
-        return Err(ApiError::new(507, "QUOTA_EXCEEDED", "This would exceed your plan's storage or file count"));
+        return Err(ApiError::new(
+            507,
+            "QUOTA_EXCEEDED",
+            "This would exceed your plan's storage or file count",
+        ));
     }
     let listing: Vec<Value> = files
         .iter()
@@ -248,10 +277,13 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
         .collect();
     for (path, bytes) in files {
         let key = tree::module_file_key(&a.tenant.id, &module.id, &version_text, path.as_str());
-        if let Err(error) = files::put(&ctx.env, &key, bytes, content_type::for_path(path.as_str())).await {
+        if let Err(error) =
+            files::put(&ctx.env, &key, bytes, content_type::for_path(path.as_str())).await
+        {
             let prefix = tree::module_file_key(&a.tenant.id, &module.id, &version_text, "");
             files::delete_prefix(&ctx.env, &prefix).await?;
-            crate::store::db::batch(&db, vec![usage::adjust(&db, &a.tenant.id, delta.negate())?]).await?;
+            crate::store::db::batch(&db, vec![usage::adjust(&db, &a.tenant.id, delta.negate())?])
+                .await?;
             modules::drop_claim(&db, &module.id, &version_text).await?;
             return Err(error.into());
         }
@@ -266,7 +298,8 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
         created_at: ctx.now,
     };
     modules::mark_ready(&db, &row).await?;
-    let mut body = module_json(&ctx.config, &a.tenant.slug, &module, &[&row])["versions"][0].clone();
+    let mut body =
+        module_json(&ctx.config, &a.tenant.slug, &module, &[&row])["versions"][0].clone();
     body["files"] = Value::Array(listing);
     respond::json(201, &body)
 }

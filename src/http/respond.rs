@@ -100,7 +100,10 @@ pub async fn relay(mut answer: Response) -> ApiResult<Response> {
         return Ok(response);
     }
     let code = body["error"]["code"].as_str().unwrap_or("");
-    let message = body["error"]["message"].as_str().unwrap_or("Refused").to_string();
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or("Refused")
+        .to_string();
     const KNOWN: &[&str] = &[
         "NOT_FOUND",
         "PRECONDITION_FAILED",
@@ -112,6 +115,8 @@ pub async fn relay(mut answer: Response) -> ApiResult<Response> {
     match KNOWN.iter().find(|known| **known == code) {
         Some(code) if status < 500 => Err(ApiError::new(status, code, message)),
         Some(code) if status == 507 => Err(ApiError::new(status, code, message)),
-        _ => Err(ApiError::internal(format!("room object answered {status}: {text}"))),
+        _ => Err(ApiError::internal(format!(
+            "room object answered {status}: {text}"
+        ))),
     }
 }

@@ -25,7 +25,12 @@ fn key_param(ctx: &Ctx) -> ApiResult<MetaKey> {
 pub async fn list_meta(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
     let room = a.room(&ctx, 1).await?;
-    let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), Call::new(Method::Get, "meta")).await?;
+    let answer = room::call(
+        &ctx.env,
+        &a.room_ctx(&room, ctx.now),
+        Call::new(Method::Get, "meta"),
+    )
+    .await?;
     respond::relay(answer).await
 }
 
@@ -71,7 +76,10 @@ pub async fn put_meta(mut ctx: Ctx) -> ApiResult<Response> {
         }
     }
     if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() {
-        return Err(ApiError::bad_request("MALFORMED_JSON", "The body is not valid JSON"));
+        return Err(ApiError::bad_request(
+            "MALFORMED_JSON",
+            "The body is not valid JSON",
+        ));
     }
     let call = Call {
         args: &[("key", key.as_str())],

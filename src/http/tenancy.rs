@@ -69,7 +69,11 @@ impl Access {
         let room = rooms::by_slug(&ctx.db()?, &self.tenant.id, slug.as_str())
             .await?
             .ok_or_else(ApiError::not_found)?;
-        if self.room_scope.as_ref().is_some_and(|scoped| *scoped != room.id) {
+        if self
+            .room_scope
+            .as_ref()
+            .is_some_and(|scoped| *scoped != room.id)
+        {
             return Err(out_of_scope());
         }
         Ok(room)
@@ -88,5 +92,8 @@ impl Access {
 }
 
 fn out_of_scope() -> ApiError {
-    ApiError::forbidden("INSUFFICIENT_SCOPE", "This token is limited to another room")
+    ApiError::forbidden(
+        "INSUFFICIENT_SCOPE",
+        "This token is limited to another room",
+    )
 }

@@ -10,9 +10,9 @@ use super::respond;
 use super::tenancy::{access, Access};
 use crate::domain::access::Action;
 use crate::domain::{content_type, crypto, tree};
+use crate::store::db;
 use crate::store::media::{self, PartRow, UploadRow};
 use crate::store::usage;
-use crate::store::db;
 use serde_json::json;
 use worker::{Data, Response, UploadedPart};
 
@@ -53,8 +53,12 @@ pub async fn start(ctx: Ctx) -> ApiResult<Response> {
     };
     if !media::insert_upload(&ctx.db()?, &row, MAX_OPEN_UPLOADS).await? {
         r2.abort().await?;
-        return Err(ApiError::new(429, "TOO_MANY_UPLOADS", "Complete or abort some of your open uploads first")
-            .with_retry_after(60));
+        return Err(ApiError::new(
+            429,
+            "TOO_MANY_UPLOADS",
+            "Complete or abort some of your open uploads first",
+        )
+        .with_retry_after(60));
     }
     respond::json(
         201,
@@ -72,8 +76,12 @@ pub async fn part(ctx: Ctx) -> ApiResult<Response> {
         .ok()
         .filter(|n| (1..=MAX_PARTS).contains(n))
         .ok_or_else(|| {
-            ApiError::new(422, "VALIDATION_FAILED", "part must be a number from 1 to 10000")
-                .with_field("part", "must be a number from 1 to 10000")
+            ApiError::new(
+                422,
+                "VALIDATION_FAILED",
+                "part must be a number from 1 to 10000",
+            )
+            .with_field("part", "must be a number from 1 to 10000")
         })?;
     let size = declared_size(&ctx)?;
     let db = ctx.db()?;
@@ -84,9 +92,22 @@ pub async fn part(ctx: Ctx) -> ApiResult<Response> {
         .map(|p| p.size as u64)
         .sum();
     if others + size > a.plan.file_bytes {
-        return Err(ApiError::new(413, "FILE_TOO_LARGE", format!("One file may be at most {} bytes on your plan", a.plan.file_bytes)));
+        return Err(ApiError::new(
+            413,
+            "FILE_TOO_LARGE",
+            format!(
+                "One file may be at most {} bytes on your plan",
+                a.plan.file_bytes
+            ),
+        ));
     }
-    if a.plan.check_usage(a.tenant.used_bytes as u64 + others + size, a.tenant.used_files as u64).is_err() {
+    if a.plan
+        .check_usage(
+            a.tenant.used_bytes as u64 + others + size,
+            a.tenant.used_files as u64,
+        )
+        .is_err()
+    {
         return Err(quota_exceeded());
     }
     let body = match ctx.req.inner().body() {
@@ -94,7 +115,8 @@ pub async fn part(ctx: Ctx) -> ApiResult<Response> {
         _ => Data::Bytes(Vec::new()),
     };
     let bucket = ctx.env.bucket("FILES")?;
-    let r2 = bucket.resume_multipart_upload(tree::media_key(&a.tenant.id, &up.media_id), &up.r2_upload)?;
+    let r2 = bucket
+        .resume_multipart_upload(tree::media_key(&a.tenant.id, &up.media_id), &up.r2_upload)?;
     let uploaded = r2.upload_part(number, body).await?;
     let row = PartRow {
         part: i64::from(number),
@@ -102,7 +124,10 @@ pub async fn part(ctx: Ctx) -> ApiResult<Response> {
         size: size as i64,
     };
     media::record_part(&db, &up.id, &row).await?;
-    respond::json(200, &json!({"part": number, "etag": row.etag, "size": row.size}))
+    respond::json(
+        200,
+        &json!({"part": number, "etag": row.etag, "size": row.size}),
+    )
 }
 
 pub async fn complete(ctx: Ctx) -> ApiResult<Response> {
@@ -112,13 +137,21 @@ pub async fn complete(ctx: Ctx) -> ApiResult<Response> {
     let db = ctx.db()?;
     let parts = media::parts(&db, &up.id).await?;
     if parts.is_empty() {
-        return Err(ApiError::new(422, "VALIDATION_FAILED", "Upload at least one part first")
-            .with_field("parts", "none uploaded yet"));
+        return Err(
+            ApiError::new(422, "VALIDATION_FAILED", "Upload at least one part first")
+                .with_field("parts", "none uploaded yet"),
+        );
     }
-    let undersized = parts[..parts.len() - 1].iter().any(|p| (p.size as u64) < MIN_PART_BYTES);
+    let undersized = parts[..parts.len() - 1]
+        .iter()
+        .any(|p| (p.size as u64) < MIN_PART_BYTES);
     if undersized {
-        return Err(ApiError::new(422, "VALIDATION_FAILED", "Every part but the last must be at least 5 MiB")
-            .with_field("parts", "every part but the last must be at least 5 MiB"));
+        return Err(ApiError::new(
+            422,
+            "VALIDATION_FAILED",
+            "Every part but the last must be at least 5 MiB",
+        )
+        .with_field("parts", "every part but the last must be at least 5 MiB"));
     }
     let size: i64 = parts.iter().map(|p| p.size).sum();
     let seen = media::by_path(&db, &a.tenant.id, &up.path).await?;
@@ -137,14 +170,26 @@ pub async fn complete(ctx: Ctx) -> ApiResult<Response> {
         Ok(object) => object,
         Err(error) => {
             db::batch(&db, vec![usage::adjust(&db, &a.tenant.id, delta.negate())?]).await?;
-            return Err(ApiError::new(422, "UPLOAD_REJECTED", "The storage refused these parts; parts but the last must all be the same size")
-                .with_internal(error.to_string()));
+            return Err(ApiError::new(
+                422,
+                "UPLOAD_REJECTED",
+                "The storage refused these parts; parts but the last must all be the same size",
+            )
+            .with_internal(error.to_string()));
         }
     };
     media::delete_upload(&db, &up.id).await?;
     let path = path_param(&ctx, 1)?;
     let kind = content_type::for_path(path.as_str());
-    let row = new_row(&a, &up.media_id, &path, object.size() as i64, kind, object.etag(), ctx.now);
+    let row = new_row(
+        &a,
+        &up.media_id,
+        &path,
+        object.size() as i64,
+        kind,
+        object.etag(),
+        ctx.now,
+    );
     commit(&ctx, &a, row, seen.as_ref()).await
 }
 

@@ -34,7 +34,10 @@ pub(super) fn get_meta(room: &Room, key: Option<String>) -> Result<Response> {
         return Response::from_json(&list);
     };
     match sql
-        .exec("SELECT key, value, updated_at FROM meta WHERE key = ?", vec![key.into()])?
+        .exec(
+            "SELECT key, value, updated_at FROM meta WHERE key = ?",
+            vec![key.into()],
+        )?
         .to_array::<MetaRow>()?
         .pop()
     {
@@ -50,13 +53,22 @@ pub(super) fn get_meta(room: &Room, key: Option<String>) -> Result<Response> {
 }
 
 /// Stores a JSON document. The Worker checked the key; this checks size, shape and count.
-pub(super) async fn put_meta(room: &Room, ctx: &RoomCtx, key: &str, mut req: Request) -> Result<Response> {
+pub(super) async fn put_meta(
+    room: &Room,
+    ctx: &RoomCtx,
+    key: &str,
+    mut req: Request,
+) -> Result<Response> {
     let mut bytes = Vec::new();
     let mut stream = req.stream()?;
     while let Some(chunk) = stream.next().await {
         bytes.extend_from_slice(&chunk?);
         if bytes.len() > META_MAX_BYTES {
-            return refuse(413, "PAYLOAD_TOO_LARGE", "A room data document is at most 64 KiB");
+            return refuse(
+                413,
+                "PAYLOAD_TOO_LARGE",
+                "A room data document is at most 64 KiB",
+            );
         }
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
@@ -76,7 +88,11 @@ pub(super) async fn put_meta(room: &Room, ctx: &RoomCtx, key: &str, mut req: Req
         )?
         .one::<Count>()?;
     if count.present == 0 && count.n as u64 >= META_MAX_DOCS {
-        return refuse(507, "QUOTA_EXCEEDED", "A room holds at most 1,000 data documents");
+        return refuse(
+            507,
+            "QUOTA_EXCEEDED",
+            "A room holds at most 1,000 data documents",
+        );
     }
     sql.exec(
         "INSERT OR REPLACE INTO meta (key, value, updated_at) VALUES (?, ?, ?)",
@@ -112,21 +128,38 @@ fn tmp_row(room: &Room, path: &str) -> Result<Option<TmpRow>> {
         .state
         .storage()
         .sql()
-        .exec("SELECT path, size FROM tmp WHERE path = ?", vec![path.into()])?
+        .exec(
+            "SELECT path, size FROM tmp WHERE path = ?",
+            vec![path.into()],
+        )?
         .to_array::<TmpRow>()?
         .pop())
 }
 
 /// Stores a temporary file, counted in the tenant's usage until it expires.
-pub(super) async fn put_tmp(room: &Room, ctx: &RoomCtx, path: &str, ttl_secs: i64, req: Request) -> Result<Response> {
+pub(super) async fn put_tmp(
+    room: &Room,
+    ctx: &RoomCtx,
+    path: &str,
+    ttl_secs: i64,
+    req: Request,
+) -> Result<Response> {
     ensure_head(room, ctx).await?;
-    let size: i64 = req.headers().get("x-size")?.and_then(|s| s.parse().ok()).unwrap_or(-1);
+    let size: i64 = req
+        .headers()
+        .get("x-size")?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1);
     let plan = plan::named(&ctx.plan);
     if size < 0 || path.is_empty() || ttl_secs <= 0 {
         return refuse(400, "BAD_REQUEST", "missing path, size or ttl");
     }
     if plan.check_file(size as u64).is_err() {
-        return refuse(413, "FILE_TOO_LARGE", "The file is larger than your plan allows per file");
+        return refuse(
+            413,
+            "FILE_TOO_LARGE",
+            "The file is larger than your plan allows per file",
+        );
     }
     let current = tmp_row(room, path)?;
     let delta = Delta {
@@ -175,16 +208,28 @@ pub(super) async fn delete_tmp(room: &Room, ctx: &RoomCtx, path: &str) -> Result
     Ok(Response::empty()?.with_status(204))
 }
 
-async fn remove_tmp(room: &Room, tenant: &str, room_id: &str, rows: &[TmpRow], now: i64) -> Result<()> {
+async fn remove_tmp(
+    room: &Room,
+    tenant: &str,
+    room_id: &str,
+    rows: &[TmpRow],
+    now: i64,
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let bucket = room.env.bucket("FILES")?;
-    let keys: Vec<String> = rows.iter().map(|r| tree::room_tmp_key(tenant, room_id, &r.path)).collect();
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|r| tree::room_tmp_key(tenant, room_id, &r.path))
+        .collect();
     bucket.delete_multiple(keys).await?;
     let sql = room.state.storage().sql();
     for row in rows {
-        sql.exec("DELETE FROM tmp WHERE path = ?", vec![row.path.as_str().into()])?;
+        sql.exec(
+            "DELETE FROM tmp WHERE path = ?",
+            vec![row.path.as_str().into()],
+        )?;
     }
     let delta = Delta {
         bytes: -rows.iter().map(|r| r.size).sum::<i64>(),
@@ -210,7 +255,10 @@ pub(super) async fn expire_tmp(room: &Room) -> Result<()> {
     };
     let now = worker::Date::now().as_millis() as i64;
     let expired = sql
-        .exec("SELECT path, size FROM tmp WHERE expires_at <= ? LIMIT 1000", vec![now.into()])?
+        .exec(
+            "SELECT path, size FROM tmp WHERE expires_at <= ? LIMIT 1000",
+            vec![now.into()],
+        )?
         .to_array::<TmpRow>()?;
     remove_tmp(room, &head.tenant_id, &head.room_id, &expired, now).await?;
     #[derive(Deserialize)]

@@ -2,11 +2,11 @@
 //! of a deleted room.
 
 use super::{refuse, Room, SCHEMA};
+use crate::domain::tree;
 use crate::domain::{clock::rfc3339, content_type, plan};
 use crate::store::room::RoomCtx;
 use crate::store::usage::{self, Delta};
 use crate::store::{db, files as r2};
-use crate::domain::tree;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use worker::{Request, Response, Result};
@@ -49,7 +49,10 @@ pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
     let mut cursor: Option<String> = None;
     loop {
         let bucket = room.env.bucket("FILES")?;
-        let mut list = bucket.list().prefix(prefix.clone()).include(vec![worker::Include::HttpMetadata]);
+        let mut list = bucket
+            .list()
+            .prefix(prefix.clone())
+            .include(vec![worker::Include::HttpMetadata]);
         if let Some(c) = &cursor {
             list = list.cursor(c.clone());
         }
@@ -124,7 +127,12 @@ pub(super) fn preconditions_hold(
     if_match: Option<&str>,
     if_none_match: Option<&str>,
 ) -> bool {
-    let bare = |tag: &str| tag.trim().trim_start_matches("W/").trim_matches('"').to_string();
+    let bare = |tag: &str| {
+        tag.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
     let match_ok = match if_match.map(str::trim) {
         None => true,
         Some("*") => current.is_some(),
@@ -140,18 +148,37 @@ pub(super) fn preconditions_hold(
 
 pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) -> Result<Response> {
     ensure_head(room, ctx).await?;
-    let size: i64 = req.headers().get("x-size")?.and_then(|s| s.parse().ok()).unwrap_or(-1);
+    let size: i64 = req
+        .headers()
+        .get("x-size")?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1);
     let plan = plan::named(&ctx.plan);
     if size < 0 || path.is_empty() {
         return refuse(400, "BAD_REQUEST", "missing path or size");
     }
     if plan.check_file(size as u64).is_err() {
-        return refuse(413, "FILE_TOO_LARGE", "The file is larger than your plan allows per file");
+        return refuse(
+            413,
+            "FILE_TOO_LARGE",
+            "The file is larger than your plan allows per file",
+        );
     }
     let current = file(room, path)?;
-    let (if_match, if_none_match) = (req.headers().get("if-match")?, req.headers().get("if-none-match")?);
-    if !preconditions_hold(current.as_ref().map(|f| f.etag.as_str()), if_match.as_deref(), if_none_match.as_deref()) {
-        return refuse(412, "PRECONDITION_FAILED", "The file has changed since you read it (If-Match)");
+    let (if_match, if_none_match) = (
+        req.headers().get("if-match")?,
+        req.headers().get("if-none-match")?,
+    );
+    if !preconditions_hold(
+        current.as_ref().map(|f| f.etag.as_str()),
+        if_match.as_deref(),
+        if_none_match.as_deref(),
+    ) {
+        return refuse(
+            412,
+            "PRECONDITION_FAILED",
+            "The file has changed since you read it (If-Match)",
+        );
     }
     let delta = Delta {
         bytes: size - current.as_ref().map_or(0, |f| f.size),
@@ -193,24 +220,52 @@ pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) ->
 
 /// A refused reservation: the room was deleted meanwhile, or the plan is full.
 pub(super) async fn quota_or_gone(db: &worker::D1Database, ctx: &RoomCtx) -> Result<Response> {
-    let exists = db::first::<serde_json::Value>(db, "SELECT 1 AS x FROM rooms WHERE id = ?1", &[ctx.room.as_str().into()]).await?;
+    let exists = db::first::<serde_json::Value>(
+        db,
+        "SELECT 1 AS x FROM rooms WHERE id = ?1",
+        &[ctx.room.as_str().into()],
+    )
+    .await?;
     if exists.is_none() {
         return refuse(404, "NOT_FOUND", "This room no longer exists");
     }
-    refuse(507, "QUOTA_EXCEEDED", "This would exceed your plan's storage or file count")
+    refuse(
+        507,
+        "QUOTA_EXCEEDED",
+        "This would exceed your plan's storage or file count",
+    )
 }
 
-pub(super) async fn delete(room: &Room, ctx: &RoomCtx, path: &str, if_match: Option<String>) -> Result<Response> {
+pub(super) async fn delete(
+    room: &Room,
+    ctx: &RoomCtx,
+    path: &str,
+    if_match: Option<String>,
+) -> Result<Response> {
     ensure_head(room, ctx).await?;
     let Some(current) = file(room, path)? else {
         return refuse(404, "NOT_FOUND", "No such file");
     };
     if !preconditions_hold(Some(&current.etag), if_match.as_deref(), None) {
-        return refuse(412, "PRECONDITION_FAILED", "The file has changed since you read it (If-Match)");
+        return refuse(
+            412,
+            "PRECONDITION_FAILED",
+            "The file has changed since you read it (If-Match)",
+        );
     }
-    r2::delete(&room.env, &tree::room_file_key(&ctx.tenant, &ctx.room, path)).await?;
-    room.state.storage().sql().exec("DELETE FROM files WHERE path = ?", vec![path.into()])?;
-    let delta = Delta { bytes: -current.size, files: -1 };
+    r2::delete(
+        &room.env,
+        &tree::room_file_key(&ctx.tenant, &ctx.room, path),
+    )
+    .await?;
+    room.state
+        .storage()
+        .sql()
+        .exec("DELETE FROM files WHERE path = ?", vec![path.into()])?;
+    let delta = Delta {
+        bytes: -current.size,
+        files: -1,
+    };
     let db = room.env.d1("DB")?;
     usage::release_for_room(&db, &ctx.tenant, &ctx.room, delta, ctx.now).await?;
     bump(room)?;

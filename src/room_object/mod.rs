@@ -65,7 +65,9 @@ impl DurableObject for Room {
                 files::delete(self, &ctx, &arg("path").unwrap_or_default(), if_match).await
             }
             (Method::Get, "meta") => data::get_meta(self, arg("key")),
-            (Method::Put, "meta") => data::put_meta(self, &ctx, &arg("key").unwrap_or_default(), req).await,
+            (Method::Put, "meta") => {
+                data::put_meta(self, &ctx, &arg("key").unwrap_or_default(), req).await
+            }
             (Method::Delete, "meta") => data::delete_meta(self, &arg("key").unwrap_or_default()),
             (Method::Put, "tmp") => {
                 let _turn = self.writing.lock().await;

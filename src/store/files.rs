@@ -12,7 +12,12 @@ pub async fn put(env: &Env, key: &str, bytes: Vec<u8>, content_type: &str) -> Re
 }
 
 /// Stores bytes and returns the object's (unquoted) etag.
-pub async fn put_with_etag(env: &Env, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<String> {
+pub async fn put_with_etag(
+    env: &Env,
+    key: &str,
+    bytes: Vec<u8>,
+    content_type: &str,
+) -> Result<String> {
     put_data(env, key, bytes.into(), content_type, None).await
 }
 

@@ -71,7 +71,12 @@ pub async fn insert(db: &D1Database, m: &ModuleRow) -> Result<()> {
 
 /// Claims a version before any file is written: false when it exists (or is being
 /// published right now), so a published version can never be overwritten.
-pub async fn claim_version(db: &D1Database, module_id: &str, version: &str, now: i64) -> Result<bool> {
+pub async fn claim_version(
+    db: &D1Database,
+    module_id: &str,
+    version: &str,
+    now: i64,
+) -> Result<bool> {
     let changed = db::run(
         db,
         "INSERT OR IGNORE INTO module_versions (module_id, version, state, created_at) VALUES (?1, ?2, 'pending', ?3)",
@@ -131,7 +136,12 @@ pub struct Published {
     pub files: String,
 }
 
-pub async fn published(db: &D1Database, tenant_slug: &str, name: &str, version: &str) -> Result<Option<Published>> {
+pub async fn published(
+    db: &D1Database,
+    tenant_slug: &str,
+    name: &str,
+    version: &str,
+) -> Result<Option<Published>> {
     let sql = "SELECT t.id AS tenant_id, m.id AS module_id, m.visibility, v.entry, v.files \
                FROM tenants t JOIN modules m ON m.tenant_id = t.id \
                JOIN module_versions v ON v.module_id = m.id \

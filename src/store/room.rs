@@ -69,7 +69,10 @@ pub async fn call(env: &Env, ctx: &RoomCtx, call: Call<'_>) -> Result<Response> 
         }
     }
     init.with_headers(headers);
-    let stub = env.durable_object("ROOM")?.id_from_name(&ctx.room)?.get_stub()?;
+    let stub = env
+        .durable_object("ROOM")?
+        .id_from_name(&ctx.room)?
+        .get_stub()?;
     stub.fetch_with_request(Request::new_with_init(url.as_str(), &init)?)
         .await
 }

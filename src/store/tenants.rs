@@ -3,9 +3,9 @@
 
 use super::db;
 use super::files;
+use super::room::{self, Call, RoomCtx};
 use crate::domain::{profile::html_escape, tree};
 use serde::Deserialize;
-use super::room::{self, Call, RoomCtx};
 use worker::{D1Database, D1PreparedStatement, Env, Method, Result};
 
 #[derive(Debug, Clone, Deserialize)]

@@ -81,7 +81,10 @@ pub async fn reserve_for_room(
     let results = db::batch_results(
         db,
         // D1 wants exactly as many bindings as the statement's highest `?N`.
-        vec![db::stmt(db, &room, &args)?, db::stmt(db, &tenant, &args[..6])?],
+        vec![
+            db::stmt(db, &room, &args)?,
+            db::stmt(db, &tenant, &args[..6])?,
+        ],
     )
     .await?;
     let changed = results
