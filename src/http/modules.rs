@@ -205,8 +205,11 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(|| ApiError::new(404, "NOT_FOUND", "No such module: create it first"))?;
     let upload = read_upload(&mut ctx).await?;
-    let files = if upload.first() == Some(&b'{') {
-        files_from_json(&upload)?
+    // JSON as some tools write it: after a byte-order mark or whitespace.
+    let text = upload.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&upload);
+    let text = &text[text.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    let files = if text.first() == Some(&b'{') {
+        files_from_json(text)?
     } else {
         let limits = Limits {
             files: MAX_FILES,
@@ -252,6 +255,19 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
         ));
     }
     let version_text = version.to_string();
+    // R2 keys stop at 1,024 bytes, prefix and version included.
+    let longest = tree::module_file_key(&a.tenant.id, &module.id, &version_text, "").len()
+        + files
+            .iter()
+            .map(|(p, _)| p.as_str().len())
+            .max()
+            .unwrap_or(0);
+    if longest > 1024 {
+        return Err(invalid(
+            "body",
+            "has a file path too long for this module and version",
+        ));
+    }
     if !modules::claim_version(&db, &module.id, &version_text, ctx.now).await? {
         return Err(ApiError::conflict(
             "VERSION_EXISTS",

@@ -60,6 +60,16 @@ pub fn finish(response: &mut Response, plane: Plane, request_id: &str, https: bo
             );
             set("referrer-policy", "no-referrer");
             set("cache-control", "no-store");
+            // A user's file (HTML, SVG…) fetched through the API is a download, never a
+            // page rendered on the app's origin.
+            let is_file = headers
+                .get("content-type")
+                .ok()
+                .flatten()
+                .is_some_and(|t| !t.starts_with("application/json"));
+            if is_file {
+                set("content-disposition", "attachment");
+            }
         }
         Plane::AppPage => {
             set("content-security-policy", APP_CSP);

@@ -47,6 +47,7 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let rooms = rooms::list(&ctx.db()?, &a.tenant.id).await?;
     let list: Vec<Value> = rooms
         .iter()
+        .filter(|r| a.reaches(&r.id))
         .map(|r| room_json(&ctx, &a.tenant.slug, r))
         .collect();
     respond::json(200, &list)
@@ -86,8 +87,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         starter_bytes,
         now: ctx.now,
     };
-    let max_rooms = a.plan.rooms.map_or(i64::MAX, |n| n as i64);
-    let inserted = rooms::insert(&db, &new, max_rooms).await;
+    let inserted = rooms::insert(&db, &new, &a.plan).await;
     if !matches!(inserted, Ok(true)) {
         files::delete_prefix(&ctx.env, &tree::room_prefix(&a.tenant.id, &id)).await?;
     }
@@ -97,7 +97,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
             return Err(ApiError::new(
                 507,
                 "QUOTA_EXCEEDED",
-                "Your plan's number of rooms is reached",
+                "Your plan's rooms, storage or file count is used up",
             ))
         }
         Err(error) if db::is_unique_violation(&error, "rooms.") => return Err(slug_taken()),

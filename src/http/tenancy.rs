@@ -79,6 +79,13 @@ impl Access {
         Ok(room)
     }
 
+    /// Whether the caller's scope reaches this room (for listings).
+    pub fn reaches(&self, room_id: &str) -> bool {
+        self.room_scope
+            .as_ref()
+            .is_none_or(|scoped| scoped == room_id)
+    }
+
     /// What the room's Durable Object needs to know about a call.
     pub fn room_ctx(&self, room: &RoomRow, now: i64) -> RoomCtx {
         RoomCtx {

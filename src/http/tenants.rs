@@ -15,10 +15,10 @@ use crate::store::tenants::{self, TenantRow};
 use serde_json::{json, Value};
 use worker::Response;
 
-fn tenant_json(ctx: &Ctx, t: &TenantRow, home_room: Option<&str>) -> Value {
+fn tenant_json(ctx: &Ctx, t: &TenantRow) -> Value {
     json!({
         "id": t.id, "slug": t.slug, "kind": t.kind, "display_name": t.display_name,
-        "plan": t.plan, "role": t.role, "home_room": home_room,
+        "plan": t.plan, "role": t.role, "home_room": t.home_room,
         "url": ctx.config.tenant_url(&t.slug), "created_at": rfc3339(t.created_at),
     })
 }
@@ -33,24 +33,14 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
         .await?
         .iter()
         .filter(|t| scoped.as_ref().is_none_or(|id| *id == t.id))
-        .map(|t| tenant_json(&ctx, t, None))
+        .map(|t| tenant_json(&ctx, t))
         .collect();
     respond::json(200, &list)
 }
 
-async fn home_slug(ctx: &Ctx, tenant: &TenantRow) -> ApiResult<Option<String>> {
-    Ok(match &tenant.home_room_id {
-        Some(id) => rooms::by_id(&ctx.db()?, &tenant.id, id)
-            .await?
-            .map(|r| r.slug),
-        None => None,
-    })
-}
-
 pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
-    let home = home_slug(&ctx, &a.tenant).await?;
-    respond::json(200, &tenant_json(&ctx, &a.tenant, home.as_deref()))
+    respond::json(200, &tenant_json(&ctx, &a.tenant))
 }
 
 /// `{display_name?, home_room?}`: `home_room` is the slug of the room served at `/`.
@@ -94,8 +84,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(ApiError::not_found)?;
     fresh.role = a.tenant.role.clone();
-    let home = home_slug(&ctx, &fresh).await?;
-    respond::json(200, &tenant_json(&ctx, &fresh, home.as_deref()))
+    respond::json(200, &tenant_json(&ctx, &fresh))
 }
 
 pub async fn usage(ctx: Ctx) -> ApiResult<Response> {

@@ -212,9 +212,8 @@ pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) ->
         "INSERT OR REPLACE INTO files (path, size, etag, content_type, updated_at) VALUES (?, ?, ?, ?, ?)",
         vec![row.path.as_str().into(), row.size.into(), row.etag.as_str().into(), content_type.into(), row.updated_at.into()],
     )?;
-    let version = bump(room)?;
-    let mut body = row.to_json();
-    body["version"] = version.into();
+    bump(room)?;
+    let body = row.to_json();
     Ok(Response::from_json(&body)?.with_status(if current.is_some() { 200 } else { 201 }))
 }
 

@@ -2,6 +2,7 @@
 //! head and usage kept by its Durable Object).
 
 use super::db::{self, Arg};
+use crate::domain::plan::Plan;
 use serde::Deserialize;
 use worker::{D1Database, Result};
 
@@ -65,11 +66,12 @@ pub struct NewRoom<'a> {
     pub now: i64,
 }
 
-/// Inserts the room and counts its starter file, unless the tenant already has
-/// `max_rooms` rooms. Returns false when the plan's room count is reached; a taken slug
-/// is a UNIQUE error on `rooms.tenant_id, rooms.slug`.
-pub async fn insert(db: &D1Database, room: &NewRoom<'_>, max_rooms: i64) -> Result<bool> {
-    let args: [Arg; 8] = [
+/// Inserts the room and counts its starter file, unless that would pass the plan's
+/// rooms, bytes or files. Returns false then; a taken slug is a UNIQUE error on
+/// `rooms.tenant_id, rooms.slug`.
+pub async fn insert(db: &D1Database, room: &NewRoom<'_>, plan: &Plan) -> Result<bool> {
+    let max_rooms = plan.rooms.map_or(i64::MAX, |n| n as i64);
+    let args: [Arg; 10] = [
         room.id.into(),
         room.tenant_id.into(),
         room.slug.into(),
@@ -78,12 +80,15 @@ pub async fn insert(db: &D1Database, room: &NewRoom<'_>, max_rooms: i64) -> Resu
         room.starter_bytes.into(),
         room.now.into(),
         max_rooms.into(),
+        (plan.bytes as i64).into(),
+        (plan.files as i64).into(),
     ];
     let insert = db::stmt(
         db,
         "INSERT INTO rooms (id, tenant_id, slug, title, visibility, bytes, files, version, created_at, updated_at) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7 \
-         WHERE (SELECT COUNT(*) FROM rooms WHERE tenant_id = ?2) < ?8",
+         WHERE (SELECT COUNT(*) FROM rooms WHERE tenant_id = ?2) < ?8 \
+         AND EXISTS (SELECT 1 FROM tenants WHERE id = ?2 AND used_bytes + ?6 <= ?9 AND used_files + 1 <= ?10)",
         &args,
     )?;
     let count = db::stmt(

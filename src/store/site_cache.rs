@@ -11,9 +11,11 @@ use worker::{D1Database, Result};
 const TTL_MS: i64 = 1000;
 const MAX_ENTRIES: usize = 2048;
 
+/// (tenant slug, room slug) → (when it was read, what it was).
+type Memo = HashMap<(String, String), (i64, Option<SiteRow>)>;
+
 thread_local! {
-    static SITES: RefCell<HashMap<(String, String), (i64, Option<SiteRow>)>> =
-        RefCell::new(HashMap::new());
+    static SITES: RefCell<Memo> = RefCell::new(HashMap::new());
 }
 
 pub async fn site(db: &D1Database, tenant: &str, room: &str, now: i64) -> Result<Option<SiteRow>> {

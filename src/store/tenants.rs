@@ -19,13 +19,16 @@ pub struct TenantRow {
     pub used_bytes: i64,
     pub used_files: i64,
     pub created_at: i64,
+    /// The slug of the entrance room.
+    pub home_room: Option<String>,
     /// The caller's role, when the row was read through a membership.
     #[serde(default)]
     pub role: Option<String>,
 }
 
 const TENANT_COLUMNS: &str = "t.id, t.slug, t.kind, t.display_name, t.plan, t.home_room_id, \
-                              t.used_bytes, t.used_files, t.created_at";
+                              t.used_bytes, t.used_files, t.created_at, \
+                              (SELECT slug FROM rooms WHERE id = t.home_room_id) AS home_room";
 
 /// A personal tenant about to be created, with its home room.
 pub struct NewTenant<'a> {
