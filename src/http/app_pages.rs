@@ -1,4 +1,4 @@
-//! The web app on the app host: one page and its two assets, embedded at build time.
+//! The web app on the app host: one page and its three assets, embedded at build time.
 
 use super::error::ApiResult;
 use super::site::not_found_page;
@@ -12,7 +12,21 @@ const PAGES: &[&str] = &[
     "/verify-email",
     "/reset-password",
     "/account",
+    "/rooms",
+    "/media",
+    "/modules",
 ];
+
+/// `/rooms/<slug>`, one room in the room manager (slug as `RoomSlug` allows).
+fn is_room_page(path: &str) -> bool {
+    path.strip_prefix("/rooms/").is_some_and(|slug| {
+        !slug.is_empty()
+            && slug.len() <= 64
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
+}
 
 fn asset(name: &str) -> Option<&'static [u8]> {
     crate::templates::TEMPLATES
@@ -27,8 +41,11 @@ pub fn serve(req: &Request) -> ApiResult<Response> {
     }
     let path = req.path();
     let (name, content_type) = match path.as_str() {
-        p if PAGES.contains(&p) => ("app/index.html", "text/html; charset=utf-8"),
+        p if PAGES.contains(&p) || is_room_page(p) => {
+            ("app/index.html", "text/html; charset=utf-8")
+        }
         "/app.js" => ("app/app.js", "text/javascript; charset=utf-8"),
+        "/rooms.js" => ("app/rooms.js", "text/javascript; charset=utf-8"),
         "/app.css" => ("app/app.css", "text/css; charset=utf-8"),
         _ => return not_found_page(),
     };

@@ -1,6 +1,8 @@
-// rooom web app: sign up / sign in / account. Plain DOM, no framework, no inline
-// script or style (the app host's CSP forbids both). The access token lives in
-// memory only; the refresh token rides in the HttpOnly `__Host-rooom_refresh` cookie.
+// rooom web app: sign up / sign in / account, and the shared pieces (DOM builder, API
+// client, routing, forms) that rooms.js uses for the room, media and module managers.
+// Plain DOM, no framework, no inline script or style (the app host's CSP forbids both).
+// The access token lives in memory only; the refresh token rides in the HttpOnly
+// `__Host-rooom_refresh` cookie.
 'use strict';
 
 (() => {
@@ -16,6 +18,8 @@
     signinMode: 'password',
     otpEmail: '',
     verified: new Map(), // token -> Promise of the verify-email result
+    started: false, // the first view is rendered
+    notFound: false, // the current view is the not-found page
   };
 
   // ---------- DOM helpers ----------
@@ -77,6 +81,35 @@
     return new ApiError(err.status, err.code, message, field ? { [field]: [message] } : {});
   }
 
+  function parseJson(text) {
+    if (!text) return null;
+    try { return JSON.parse(text); } catch { return null; }
+  }
+
+  // The ApiError for a failed answer: the API's {error:{code, message, fields}} shape.
+  function failure(status, data, retryAfter) {
+    const e = (data && data.error) || {};
+    let message = e.message || `Something went wrong (HTTP ${status}).`;
+    if (status === 429) {
+      const after = Number(retryAfter);
+      message = after > 0
+        ? `Too many attempts. Try again in ${after} second${after === 1 ? '' : 's'}.`
+        : 'Too many attempts. Try again in a moment.';
+    }
+    return new ApiError(status, e.code || `HTTP_${status}`, message, e.fields);
+  }
+
+  // A 401 about the access token (expired, revoked session) is worth one refresh and
+  // retry; a 401 about a password or code the user typed is an ordinary error.
+  function sessionExpired(status, data, auth) {
+    return status === 401 && auth && state.access && !(data && data.error && data.error.code === 'INVALID_CREDENTIALS');
+  }
+
+  function endedSession() {
+    signedOut('Your session has ended. Please sign in again.');
+    return new ApiError(401, 'UNAUTHENTICATED', 'Your session has ended.');
+  }
+
   async function api(method, path, body, { auth = true, retry = true } = {}) {
     const headers = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -92,30 +125,40 @@
     } catch {
       throw new ApiError(0, 'NETWORK', 'Could not reach rooom. Check your connection and try again.');
     }
-    const text = await res.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch { data = null; }
-    }
-    const e = (data && data.error) || {};
-    // A 401 about the access token (expired, revoked session) → refresh once and
-    // retry; a 401 about a password or code the user typed is an ordinary error.
-    if (res.status === 401 && auth && state.access && e.code !== 'INVALID_CREDENTIALS') {
+    const data = parseJson(await res.text());
+    if (sessionExpired(res.status, data, auth)) {
       if (retry && (await refresh()) === 'ok') return api(method, path, body, { auth, retry: false });
-      signedOut('Your session has ended. Please sign in again.');
-      throw new ApiError(401, 'UNAUTHENTICATED', 'Your session has ended.');
+      throw endedSession();
     }
-    if (!res.ok) {
-      let message = e.message || `Something went wrong (HTTP ${res.status}).`;
-      if (res.status === 429) {
-        const after = Number(res.headers.get('retry-after'));
-        message = after > 0
-          ? `Too many attempts. Try again in ${after} second${after === 1 ? '' : 's'}.`
-          : 'Too many attempts. Try again in a moment.';
-      }
-      throw new ApiError(res.status, e.code || `HTTP_${res.status}`, message, e.fields);
-    }
+    if (!res.ok) throw failure(res.status, data, res.headers.get('retry-after'));
     return data;
+  }
+
+  // Sends raw bytes (a File or Blob) as the body. XMLHttpRequest rather than fetch,
+  // because only it reports upload progress: onProgress(loaded, total).
+  function upload(method, path, blob, { onProgress, contentType, retry = true } = {}) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, API + path);
+      xhr.setRequestHeader('accept', 'application/json');
+      if (contentType) xhr.setRequestHeader('content-type', contentType);
+      if (state.access) xhr.setRequestHeader('authorization', `Bearer ${state.access}`);
+      if (onProgress) {
+        xhr.upload.addEventListener('progress', (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); });
+      }
+      xhr.addEventListener('load', () => resolve(xhr));
+      xhr.addEventListener('error', () => reject(new ApiError(0, 'NETWORK', 'The upload was interrupted. Check your connection and try again.')));
+      xhr.addEventListener('abort', () => reject(new ApiError(0, 'ABORTED', 'The upload was cancelled.')));
+      xhr.send(blob);
+    }).then(async (xhr) => {
+      const data = parseJson(xhr.responseText);
+      if (sessionExpired(xhr.status, data, true)) {
+        if (retry && (await refresh()) === 'ok') return upload(method, path, blob, { onProgress, contentType, retry: false });
+        throw endedSession();
+      }
+      if (xhr.status < 200 || xhr.status > 299) throw failure(xhr.status, data, xhr.getResponseHeader('retry-after'));
+      return data;
+    });
   }
 
   // ---------- session ----------
@@ -220,6 +263,19 @@
     '/reset-password': viewResetPassword,
     '/account': viewAccount,
   };
+  // Routes with a parameter, as [RegExp, view(match)]; rooms.js adds /rooms/<slug>.
+  const patterns = [];
+  // Signed-in nav links before the account name, as [href, text]; rooms.js adds its pages.
+  const mainNav = [];
+
+  function findView(path) {
+    if (routes[path]) return [routes[path], null];
+    for (const [re, view] of patterns) {
+      const m = re.exec(path);
+      if (m) return [view, m];
+    }
+    return [viewNotFound, null];
+  }
 
   function go(path, replace = false) {
     if (replace) history.replaceState(null, '', path);
@@ -238,9 +294,10 @@
 
   function render(moveFocus = false) {
     const app = $('#app');
-    const view = routes[location.pathname] || viewNotFound;
+    const [view, match] = findView(location.pathname);
+    state.notFound = view === viewNotFound;
     renderNav();
-    const content = view();
+    const content = view(match);
     if (!content) return; // the view redirected
     const flash = state.flash;
     state.flash = null;
@@ -265,8 +322,10 @@
       );
       return;
     }
+    const here = (href) => (location.pathname === href || location.pathname.startsWith(`${href}/`) ? 'page' : null);
     nav.replaceChildren(
-      navLink('/account', state.user.username, { class: 'navlink', id: 'nav-account' }),
+      ...mainNav.map(([href, text]) => navLink(href, text, { class: 'navlink', 'aria-current': here(href) })),
+      navLink('/account', state.user.username, { class: 'navlink', id: 'nav-account', 'aria-current': here('/account') }),
       h('button', { type: 'button', class: 'btn small', id: 'signout', onclick: onSignOut }, 'Sign out'),
     );
   }
@@ -310,10 +369,13 @@
       spellcheck: o.spellcheck,
       readonly: o.readonly,
       value: o.value,
+      multiple: o.multiple,
+      accept: o.accept,
       'aria-describedby': [hintId, errId].filter(Boolean).join(' '),
     };
     const control = o.options
-      ? h('select', { id: o.id, name: o.name || o.id }, o.options.map(([v, t]) => h('option', { value: v }, t)))
+      ? h('select', { id: o.id, name: o.name || o.id, 'aria-describedby': attrs['aria-describedby'] },
+        o.options.map(([v, t]) => h('option', { value: v, selected: v === o.value }, t)))
       : h('input', attrs);
     return h('div', { class: 'field' },
       h('label', { for: o.id }, o.label, o.optional ? h('span', { class: 'optional' }, ' (optional)') : null),
@@ -356,7 +418,8 @@
     }
     if (general.length || !first) {
       const fe = $('.form-error', form);
-      fe.replaceChildren(general.length && err.code === 'VALIDATION_FAILED' ? general.join(' ') : err.message);
+      if (general.length > 1) fe.replaceChildren(err.message, h('ul', {}, general.map((g) => h('li', {}, g))));
+      else fe.replaceChildren(general.length && err.code === 'VALIDATION_FAILED' ? general[0] : err.message);
       fe.hidden = false;
     }
     if (first) first.focus();
@@ -850,10 +913,27 @@
     return c;
   }
 
+  // ---------- for rooms.js ----------
+  // The room, media and module managers live in rooms.js and build on these helpers.
+  window.rooom = Object.freeze({
+    h, $, api, upload, ApiError, navLink, when, notice, field, form, showError, card, page,
+    confirmButton, linkButton, listLoader, needsAuth, go, render,
+    user: () => state.user,
+    flash: (kind, text) => { state.flash = { kind, text }; },
+    route(path, view) {
+      if (path instanceof RegExp) patterns.push([path, view]);
+      else routes[path] = view;
+      // Loaded after the first render (deferred scripts normally run before it).
+      if (state.started && state.notFound) render(false);
+    },
+    nav(href, text) { mainNav.push([href, text]); if (state.started) renderNav(); },
+  });
+
   // ---------- start ----------
   async function start() {
     const r = await refresh();
     if (r === 'offline') state.flash = { kind: 'error', text: 'Could not reach rooom. Reload to try again.' };
+    state.started = true;
     render(false);
     const first = $('#app input:not([type=hidden])');
     if (first && !state.user) first.focus({ preventScroll: true });
