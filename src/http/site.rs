@@ -65,6 +65,8 @@ pub async fn serve(
         _ if path.starts_with("/mod/") => module_file(req, env, tenant, &path[5..]).await?,
         _ if path.starts_with("/media/") => media_file(req, env, &site, &path[7..]).await?,
         _ if path.starts_with("/rooms/") => match rest {
+            // `/rooms/` and `/rooms//…` name no room (an empty slug looks up the home room).
+            _ if room_slug.is_empty() => None,
             None if public_room => return redirect(req, &format!("{path}/")),
             Some(rest) if public_room => room_path(req, env, &site, rest).await?,
             _ => None,
