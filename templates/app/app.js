@@ -476,6 +476,8 @@
       } catch (err) {
         b.disabled = false;
         b.textContent = text;
+        const prev = b.nextElementSibling;
+        if (prev && prev.classList.contains('inline-error')) prev.remove();
         b.after(h('span', { class: 'inline-error', role: 'alert' }, ` ${err.message}`));
       }
     });
