@@ -210,9 +210,10 @@ fn preconditions(ctx: &Ctx, seen: Option<&MediaRow>) -> bool {
     let match_ok = match ctx.header("if-match") {
         None => true,
         Some(h) if h.trim() == "*" => current.is_some(),
-        Some(h) => current
-            .as_ref()
-            .is_some_and(|c| h.split(',').any(|t| bare(t) == *c)),
+        Some(h) => current.as_ref().is_some_and(|c| {
+            h.split(',')
+                .any(|t| !t.trim().starts_with("W/") && bare(t) == *c)
+        }),
     };
     let none_ok = match ctx.header("if-none-match") {
         None => true,

@@ -66,7 +66,8 @@ mod entry {
     use crate::domain::host::{self, Plane as HostPlane};
     use worker::{console_error, console_log, Context, Date, Env, Request, Response};
 
-    /// Serves one request; never fails (errors become responses) and logs one line.
+    /// Serves one request; never fails (errors become responses) and logs one line for
+    /// API requests and failures.
     pub async fn handle(req: Request, env: Env, worker: Context) -> Response {
         let now = Date::now().as_millis() as i64;
         let request_id = respond::new_request_id(now);
@@ -87,11 +88,17 @@ mod entry {
             response = respond::without_body(response);
         }
         respond::finish(&mut response, plane, &request_id, https);
-        let line = serde_json::json!({
-            "request_id": request_id, "method": method, "host": host, "path": path,
-            "status": response.status_code(), "duration_ms": Date::now().as_millis() as i64 - now,
-        });
-        console_log!("{line}");
+        // Page views that went well are the platform's request log's business (Workers
+        // Logs records every invocation); our line is for the API and for anything that
+        // failed, and skipping it keeps tenant pages fast.
+        let status = response.status_code();
+        if plane != Plane::Tenant || status >= 400 {
+            let line = serde_json::json!({
+                "request_id": request_id, "method": method, "host": host, "path": path,
+                "status": status, "duration_ms": Date::now().as_millis() as i64 - now,
+            });
+            console_log!("{line}");
+        }
         response
     }
 

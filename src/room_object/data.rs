@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
-use worker::{Data, Request, Response, Result};
+use worker::{Data, Request, Response, Result, ScheduledTime};
 
 #[derive(Deserialize)]
 struct MetaRow {
@@ -191,7 +191,7 @@ pub(super) async fn put_tmp(
     )?;
     let storage = room.state.storage();
     if storage.get_alarm().await?.is_none_or(|at| at > expires_at) {
-        storage.set_alarm(expires_at).await?;
+        storage.set_alarm(alarm_at(expires_at)).await?;
     }
     let body = json!({
         "path": path, "size": size, "etag": format!("\"{etag}\""), "content_type": content_type,
@@ -238,6 +238,12 @@ async fn remove_tmp(
     usage::release_for_room(&room.env.d1("DB")?, tenant, room_id, delta, now).await
 }
 
+/// An alarm at a point in time (unix ms): `set_alarm` reads a bare `i64` as an offset
+/// from now, which would put every expiry decades out.
+fn alarm_at(unix_ms: i64) -> ScheduledTime {
+    ScheduledTime::new(worker::js_sys::Date::new(&(unix_ms as f64).into()))
+}
+
 /// The alarm: removes expired temporary files and sets itself for the next expiry.
 pub(super) async fn expire_tmp(room: &Room) -> Result<()> {
     #[derive(Deserialize)]
@@ -269,7 +275,10 @@ pub(super) async fn expire_tmp(room: &Room) -> Result<()> {
         .exec("SELECT MIN(expires_at) AS at FROM tmp", None)?
         .one::<Next>()?;
     if let Some(at) = next.at {
-        room.state.storage().set_alarm(at.max(now + 1000)).await?;
+        room.state
+            .storage()
+            .set_alarm(alarm_at(at.max(now + 1000)))
+            .await?;
     }
     Ok(())
 }

@@ -38,14 +38,18 @@ struct Version {
 /// index from R2, which holds the room's current files (written there at creation).
 pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
     let sql = room.state.storage().sql();
-    if let Some(head) = sql
-        .exec("SELECT version FROM head WHERE id = 1", None)?
-        .to_array::<Version>()?
-        .pop()
-    {
-        return Ok(head.version);
+    let head = || -> Result<Option<i64>> {
+        Ok(sql
+            .exec("SELECT version FROM head WHERE id = 1", None)?
+            .to_array::<Version>()?
+            .pop()
+            .map(|h| h.version))
+    };
+    if let Some(version) = head()? {
+        return Ok(version);
     }
     let prefix = tree::room_file_key(&ctx.tenant, &ctx.room, "");
+    let mut found = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let bucket = room.env.bucket("FILES")?;
@@ -63,24 +67,33 @@ pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
                 .http_metadata()
                 .content_type
                 .unwrap_or_else(|| content_type::for_path(&path).into());
-            sql.exec(
-                "INSERT OR REPLACE INTO files (path, size, etag, content_type, updated_at) VALUES (?, ?, ?, ?, ?)",
-                vec![
-                    path.into(),
-                    (object.size() as i64).into(),
-                    object.etag().into(),
-                    content_type.into(),
-                    (object.uploaded().as_millis() as i64).into(),
-                ],
-            )?;
+            found.push(FileRow {
+                size: object.size() as i64,
+                etag: object.etag(),
+                content_type,
+                updated_at: object.uploaded().as_millis() as i64,
+                path,
+            });
         }
         cursor = page.cursor().filter(|_| page.truncated());
         if cursor.is_none() {
             break;
         }
     }
+    // Another call may have built the index while this one listed (a write holding the
+    // lock): its index is newer than this listing, so keep it. From here to the end
+    // nothing awaits, so the check and the inserts are one step.
+    if let Some(version) = head()? {
+        return Ok(version);
+    }
+    for row in found {
+        sql.exec(
+            "INSERT OR REPLACE INTO files (path, size, etag, content_type, updated_at) VALUES (?, ?, ?, ?, ?)",
+            vec![row.path.into(), row.size.into(), row.etag.into(), row.content_type.into(), row.updated_at.into()],
+        )?;
+    }
     sql.exec(
-        "INSERT OR IGNORE INTO head (id, tenant_id, room_id, version) VALUES (1, ?, ?, 0)",
+        "INSERT INTO head (id, tenant_id, room_id, version) VALUES (1, ?, ?, 0)",
         vec![ctx.tenant.as_str().into(), ctx.room.as_str().into()],
     )?;
     Ok(0)
@@ -136,7 +149,11 @@ pub(super) fn preconditions_hold(
     let match_ok = match if_match.map(str::trim) {
         None => true,
         Some("*") => current.is_some(),
-        Some(tags) => current.is_some_and(|c| tags.split(',').any(|t| bare(t) == c)),
+        // If-Match compares strongly: a weak tag never matches.
+        Some(tags) => current.is_some_and(|c| {
+            tags.split(',')
+                .any(|t| !t.trim().starts_with("W/") && bare(t) == c)
+        }),
     };
     let none_match_ok = match if_none_match.map(str::trim) {
         None => true,

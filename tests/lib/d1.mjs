@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { STATE_DIR } from './client.mjs';
+import { STATE_DIR, BASE } from './client.mjs';
 import { sqlite } from './sqlite.mjs';
 
 export function d1File() {
@@ -15,3 +15,28 @@ export function d1File() {
 }
 
 export const d1 = (sql) => sqlite(d1File(), sql);
+
+/**
+ * Runs statements through the running Worker's own D1 (Miniflare's local explorer API,
+ * `/cdn-cgi/explorer/api/d1/...`), in one transaction: `d1Live([[sql, params], ...])`.
+ * Prefer it to `d1()` for writes while other tests run: a write to the SQLite file from
+ * another process can make a concurrent query of the Worker fail with SQLITE_BUSY
+ * (workerd sets no busy timeout). Parameters are bound as text. Returns each
+ * statement's rows (arrays of values).
+ */
+export async function d1Live(statements) {
+  const api = `${BASE}/cdn-cgi/explorer/api/d1/database`;
+  const list = await (await fetch(api)).json();
+  const db = list.result?.find((d) => d.name === 'DB');
+  if (!db) throw new Error(`no D1 database DB in the local explorer: ${JSON.stringify(list)}`);
+  // The API takes text parameters only; put numbers into the SQL itself.
+  const batch = statements.map(([sql, params = []]) => ({ sql, params: params.map(String) }));
+  const res = await fetch(`${api}/${db.uuid}/raw`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ batch }),
+  });
+  const out = await res.json();
+  if (!res.ok || !out.success) throw new Error(`D1 query failed (${res.status}): ${JSON.stringify(out).slice(0, 800)}`);
+  return out.result.map((r) => r.results?.rows ?? []);
+}
