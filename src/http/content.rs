@@ -183,3 +183,23 @@ async fn by_head(
         }
     }
 }
+
+/// An API download (`files`, `tmp`, `media`): the bytes with `ETag` and `Range`, never
+/// cached by others; 404 when there is nothing (or it expired at `expired_at`).
+pub async fn download(
+    req: &Request,
+    env: &Env,
+    key: &str,
+    expired_at: Option<i64>,
+) -> ApiResult<Response> {
+    let spec = Serve {
+        key,
+        cache_control: "private, no-cache",
+        ranges: true,
+        cors: false,
+        expired_at,
+    };
+    object(req, env, &spec, 200)
+        .await?
+        .ok_or_else(super::error::ApiError::not_found)
+}

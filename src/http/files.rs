@@ -2,7 +2,7 @@
 //! (streamed to R2 through the room's Durable Object) and delete, with `ETag` and
 //! `If-Match`.
 
-use super::content::{self, Serve};
+use super::content;
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::respond;
@@ -73,16 +73,7 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     let room = a.room(&ctx, 1).await?;
     let path = path_param(&ctx, 2)?;
     let key = tree::room_file_key(&a.tenant.id, &room.id, path.as_str());
-    let spec = Serve {
-        key: &key,
-        cache_control: "private, no-cache",
-        ranges: true,
-        cors: false,
-        expired_at: None,
-    };
-    content::object(&ctx.req, &ctx.env, &spec, 200)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    content::download(&ctx.req, &ctx.env, &key, None).await
 }
 
 pub async fn put(ctx: Ctx) -> ApiResult<Response> {

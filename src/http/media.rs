@@ -2,7 +2,7 @@
 //! with `prefix` and `cursor`, downloads with `Range`, deletes. Each upload gets a fresh
 //! R2 key, so readers never see half of an overwrite.
 
-use super::content::{self, Serve};
+use super::content;
 use super::ctx::{Config, Ctx};
 use super::error::{ApiError, ApiResult};
 use super::files::{check_file_size, declared_size, path_param};
@@ -92,16 +92,7 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(ApiError::not_found)?;
     let key = tree::media_key(&a.tenant.id, &row.id);
-    let spec = Serve {
-        key: &key,
-        cache_control: "private, no-cache",
-        ranges: true,
-        cors: false,
-        expired_at: None,
-    };
-    content::object(&ctx.req, &ctx.env, &spec, 200)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    content::download(&ctx.req, &ctx.env, &key, None).await
 }
 
 /// Records new bytes (already in R2 under `row.id`) as `row.path`: reserves usage from

@@ -2,7 +2,7 @@
 //! Object, and temporary files (`/rooms/{room}/tmp/{path}?ttl=`) that expire by
 //! themselves.
 
-use super::content::{self, Serve};
+use super::content;
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::files::{body_payload, check_file_size, declared_size, path_param};
@@ -142,16 +142,7 @@ pub async fn get_tmp(ctx: Ctx) -> ApiResult<Response> {
     let room = a.room(&ctx, 1).await?;
     let path = path_param(&ctx, 2)?;
     let key = tree::room_tmp_key(&a.tenant.id, &room.id, path.as_str());
-    let spec = Serve {
-        key: &key,
-        cache_control: "private, no-cache",
-        ranges: true,
-        cors: false,
-        expired_at: Some(ctx.now),
-    };
-    content::object(&ctx.req, &ctx.env, &spec, 200)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    content::download(&ctx.req, &ctx.env, &key, Some(ctx.now)).await
 }
 
 pub async fn delete_tmp(ctx: Ctx) -> ApiResult<Response> {

@@ -4,7 +4,7 @@
 use super::files::{ensure_head, quota_or_gone};
 use super::{refuse, Room};
 use crate::domain::room::{META_MAX_BYTES, META_MAX_DOCS};
-use crate::domain::{clock::rfc3339, content_type, plan, tree};
+use crate::domain::{clock::rfc3339, content_type, tree};
 use crate::store::files as r2;
 use crate::store::room::RoomCtx;
 use crate::store::usage::{self, Delta};
@@ -145,22 +145,13 @@ pub(super) async fn put_tmp(
     req: Request,
 ) -> Result<Response> {
     ensure_head(room, ctx).await?;
-    let size: i64 = req
-        .headers()
-        .get("x-size")?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(-1);
-    let plan = plan::named(&ctx.plan);
-    if size < 0 || path.is_empty() || ttl_secs <= 0 {
-        return refuse(400, "BAD_REQUEST", "missing path, size or ttl");
+    if ttl_secs <= 0 {
+        return refuse(400, "BAD_REQUEST", "missing ttl");
     }
-    if plan.check_file(size as u64).is_err() {
-        return refuse(
-            413,
-            "FILE_TOO_LARGE",
-            "The file is larger than your plan allows per file",
-        );
-    }
+    let (size, plan) = match super::files::sized(&req, ctx, path)? {
+        Ok(checked) => checked,
+        Err(refusal) => return Ok(refusal),
+    };
     let current = tmp_row(room, path)?;
     let delta = Delta {
         bytes: size - current.as_ref().map_or(0, |f| f.size),

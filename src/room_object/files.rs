@@ -2,8 +2,9 @@
 //! of a deleted room.
 
 use super::{refuse, Room, SCHEMA};
+use crate::domain::plan::{self, Plan};
 use crate::domain::tree;
-use crate::domain::{clock::rfc3339, content_type, plan};
+use crate::domain::{clock::rfc3339, content_type};
 use crate::store::room::RoomCtx;
 use crate::store::usage::{self, Delta};
 use crate::store::{db, files as r2};
@@ -163,8 +164,12 @@ pub(super) fn preconditions_hold(
     match_ok && none_match_ok
 }
 
-pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) -> Result<Response> {
-    ensure_head(room, ctx).await?;
+/// A write's size (`x-size`) and the tenant's plan, or the refusal to answer with.
+pub(super) fn sized(
+    req: &Request,
+    ctx: &RoomCtx,
+    path: &str,
+) -> Result<std::result::Result<(i64, Plan), Response>> {
     let size: i64 = req
         .headers()
         .get("x-size")?
@@ -172,15 +177,21 @@ pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) ->
         .unwrap_or(-1);
     let plan = plan::named(&ctx.plan);
     if size < 0 || path.is_empty() {
-        return refuse(400, "BAD_REQUEST", "missing path or size");
+        return refuse(400, "BAD_REQUEST", "missing path or size").map(Err);
     }
     if plan.check_file(size as u64).is_err() {
-        return refuse(
-            413,
-            "FILE_TOO_LARGE",
-            "The file is larger than your plan allows per file",
-        );
+        let why = "The file is larger than your plan allows per file";
+        return refuse(413, "FILE_TOO_LARGE", why).map(Err);
     }
+    Ok(Ok((size, plan)))
+}
+
+pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) -> Result<Response> {
+    ensure_head(room, ctx).await?;
+    let (size, plan) = match sized(&req, ctx, path)? {
+        Ok(checked) => checked,
+        Err(refusal) => return Ok(refusal),
+    };
     let current = file(room, path)?;
     let (if_match, if_none_match) = (
         req.headers().get("if-match")?,
