@@ -7,6 +7,7 @@ pub mod clock;
 pub mod content_type;
 pub mod crypto;
 pub mod email;
+pub mod etag;
 pub mod host;
 pub mod mails;
 pub mod module;

@@ -28,18 +28,7 @@ impl ModuleName {
         if name.len() > 64 {
             return Err("must be at most 64 characters");
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err("may only contain letters a-z, digits and '-'");
-        }
-        if name.starts_with('-') || name.ends_with('-') {
-            return Err("must not start or end with '-'");
-        }
-        if name.contains("--") {
-            return Err("must not contain '--'");
-        }
+        super::names::check_label(&name)?;
         Ok(Self(name))
     }
 

@@ -69,6 +69,25 @@ const RESERVED: &[&str] = &[
     "www",
 ];
 
+/// The shape of a DNS-style label (tenant and module names): `[a-z0-9-]`, no leading,
+/// trailing or doubled `-` (which also rules out `xn--` punycode). Lengths are the
+/// caller's.
+pub fn check_label(name: &str) -> Result<(), Invalid> {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("may only contain letters a-z, digits and '-'");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("must not start or end with '-'");
+    }
+    if name.contains("--") {
+        return Err("must not contain '--'");
+    }
+    Ok(())
+}
+
 /// A valid tenant name: `[a-z0-9-]{3,32}`, no leading, trailing or doubled `-` (which
 /// also rules out `xn--` punycode look-alikes), not reserved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -103,19 +122,7 @@ impl TenantName {
         if name.len() > 32 {
             return Err("must be at most 32 characters");
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err("may only contain letters a-z, digits and '-'");
-        }
-        if name.starts_with('-') || name.ends_with('-') {
-            return Err("must not start or end with '-'");
-        }
-        if name.contains("--") {
-            return Err("must not contain '--'");
-        }
-        Ok(())
+        check_label(name)
     }
 
     pub fn as_str(&self) -> &str {

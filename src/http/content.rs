@@ -3,6 +3,7 @@
 //! and by the API's file, media and temporary-file downloads.
 
 use super::error::ApiResult;
+use crate::domain::etag::{bare, none_match_names};
 use crate::domain::range::{self, RangeRequest};
 use worker::{Bucket, Env, Headers, Method, Object, Range, Request, Response};
 
@@ -16,16 +17,6 @@ pub struct Serve<'a> {
     pub cors: bool,
     /// Refuse objects whose `expires_at` custom metadata (unix ms) is at or before this.
     pub expired_at: Option<i64>,
-}
-
-fn bare(etag: &str) -> &str {
-    etag.trim().trim_start_matches("W/").trim_matches('"')
-}
-
-fn matches_any(header: &str, etag: &str) -> bool {
-    header
-        .split(',')
-        .any(|t| t.trim() == "*" || bare(t) == etag)
 }
 
 fn expired(object: &Object, now: Option<i64>) -> bool {
@@ -113,7 +104,7 @@ async fn by_head(
     if status == 200
         && if_none_match
             .as_deref()
-            .is_some_and(|h| matches_any(h, &meta.etag()))
+            .is_some_and(|h| none_match_names(h, &meta.etag()))
     {
         return Ok(Some(
             Response::empty()?.with_status(304).with_headers(headers),

@@ -102,6 +102,11 @@ impl Ctx {
         self.req.headers().get(name).ok().flatten()
     }
 
+    /// A query-string parameter, decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        query_param(&self.req, name)
+    }
+
     pub fn param(&self, index: usize) -> &str {
         self.params.get(index).map(String::as_str).unwrap_or("")
     }
@@ -220,6 +225,15 @@ impl Ctx {
             Err(ApiError::rate_limited(60))
         }
     }
+}
+
+/// A query-string parameter of `req`, decoded.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.url().ok().and_then(|url| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
 }
 
 /// A parsed JSON object body with typed accessors that report bad fields.

@@ -89,7 +89,7 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
             .collect();
         let base = format!(
             "{}mod/{}/{}/",
-            tenant_url(&ctx, tenant.as_str()),
+            ctx.config.tenant_url(tenant.as_str()),
             name.as_str(),
             version
         );
@@ -111,8 +111,4 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
     let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
     respond::relay(answer).await?;
     respond::json(200, &lock)
-}
-
-fn tenant_url(ctx: &Ctx, slug: &str) -> String {
-    ctx.config.tenant_url(slug)
 }

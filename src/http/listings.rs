@@ -1,11 +1,12 @@
 //! A tenant's public listings (`/_/rooms.json`, `/_/modules.json`, `/_/media.json`),
 //! which its own entrance, `/mod/` and `/media/` pages fetch. Public things only.
 
+use super::ctx::query_param;
 use super::error::{ApiError, ApiResult};
-use super::media::{decode_cursor, encode_cursor};
+use super::media::{decode_cursor, page_after};
 use crate::domain::clock::rfc3339;
 use crate::domain::tree;
-use crate::store::{media, modules, rooms};
+use crate::store::{modules, rooms};
 use serde_json::{json, Value};
 use worker::{D1Database, Request, Response};
 
@@ -31,12 +32,7 @@ pub async fn rooms(db: &D1Database, tenant_id: &str, tenant_url: &str) -> ApiRes
     listing(&Value::Array(list))
 }
 
-pub async fn modules(
-    db: &D1Database,
-    tenant_id: &str,
-    _slug: &str,
-    tenant_url: &str,
-) -> ApiResult<Response> {
+pub async fn modules(db: &D1Database, tenant_id: &str, tenant_url: &str) -> ApiResult<Response> {
     let list = modules::list(db, tenant_id, true).await?;
     let versions = modules::versions_of_tenant(db, tenant_id).await?;
     let out: Vec<Value> = list
@@ -61,12 +57,7 @@ pub async fn media(
     tenant_id: &str,
     tenant_url: &str,
 ) -> ApiResult<Response> {
-    let url = req.url()?;
-    let query = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let query = |name: &str| query_param(req, name);
     let prefix = query("prefix").unwrap_or_default();
     let after = match decode_cursor(query("cursor").as_deref()) {
         Ok(after) => after,
@@ -77,13 +68,7 @@ pub async fn media(
             ))
         }
     };
-    let limit = 1000;
-    let mut rows = media::page(db, tenant_id, &prefix, &after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let cursor = more
-        .then(|| rows.last().map(|m| encode_cursor(&m.path)))
-        .flatten();
+    let (rows, cursor) = page_after(db, tenant_id, &prefix, &after, 1000).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|m| {

@@ -11,7 +11,7 @@ use super::tenancy::{access, Access};
 use crate::domain::access::Action;
 use crate::domain::clock::rfc3339;
 use crate::domain::path::FilePath;
-use crate::domain::{content_type, crypto, tree};
+use crate::domain::{content_type, crypto, etag, tree};
 use crate::store::media::{self, MediaRow};
 use crate::store::usage::{self, Delta};
 use crate::store::{db, files};
@@ -24,14 +24,6 @@ pub fn media_json(config: &Config, tenant_slug: &str, m: &MediaRow) -> Value {
         "path": m.path, "size": m.size, "content_type": m.content_type,
         "etag": format!("\"{}\"", m.etag), "created_at": rfc3339(m.created_at),
         "url": format!("{}media/{}", config.tenant_url(tenant_slug), tree::url_path(&m.path)),
-    })
-}
-
-fn query(ctx: &Ctx, name: &str) -> Option<String> {
-    ctx.req.url().ok().and_then(|url| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
     })
 }
 
@@ -58,20 +50,33 @@ pub fn decode_cursor(cursor: Option<&str>) -> ApiResult<String> {
         })
 }
 
-/// One page of a tenant's media: `{items, cursor}` (`cursor` null on the last page).
-pub async fn page_json(ctx: &Ctx, tenant_id: &str, tenant_slug: &str) -> ApiResult<Value> {
-    let prefix = query(ctx, "prefix").unwrap_or_default();
-    let after = decode_cursor(query(ctx, "cursor").as_deref())?;
-    let limit = query(ctx, "limit")
-        .and_then(|l| l.parse::<i64>().ok())
-        .unwrap_or(100)
-        .clamp(1, 1000);
-    let mut rows = media::page(&ctx.db()?, tenant_id, &prefix, &after, limit + 1).await?;
+/// Up to `limit` items after `after`, and the cursor of the next page if there is one.
+pub async fn page_after(
+    db: &worker::D1Database,
+    tenant_id: &str,
+    prefix: &str,
+    after: &str,
+    limit: i64,
+) -> ApiResult<(Vec<MediaRow>, Option<String>)> {
+    let mut rows = media::page(db, tenant_id, prefix, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let cursor = more
         .then(|| rows.last().map(|m| encode_cursor(&m.path)))
         .flatten();
+    Ok((rows, cursor))
+}
+
+/// One page of a tenant's media: `{items, cursor}` (`cursor` null on the last page).
+pub async fn page_json(ctx: &Ctx, tenant_id: &str, tenant_slug: &str) -> ApiResult<Value> {
+    let prefix = ctx.query("prefix").unwrap_or_default();
+    let after = decode_cursor(ctx.query("cursor").as_deref())?;
+    let limit = ctx
+        .query("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let (rows, cursor) = page_after(&ctx.db()?, tenant_id, &prefix, &after, limit).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|m| media_json(&ctx.config, tenant_slug, m))
@@ -191,29 +196,11 @@ pub fn new_row(
 }
 
 fn preconditions(ctx: &Ctx, seen: Option<&MediaRow>) -> bool {
-    let bare = |t: &str| {
-        t.trim()
-            .trim_start_matches("W/")
-            .trim_matches('"')
-            .to_string()
-    };
-    let current = seen.map(|m| m.etag.clone());
-    let match_ok = match ctx.header("if-match") {
-        None => true,
-        Some(h) if h.trim() == "*" => current.is_some(),
-        Some(h) => current.as_ref().is_some_and(|c| {
-            h.split(',')
-                .any(|t| !t.trim().starts_with("W/") && bare(t) == *c)
-        }),
-    };
-    let none_ok = match ctx.header("if-none-match") {
-        None => true,
-        Some(h) if h.trim() == "*" => current.is_none(),
-        Some(h) => !current
-            .as_ref()
-            .is_some_and(|c| h.split(',').any(|t| bare(t) == *c)),
-    };
-    match_ok && none_ok
+    etag::preconditions_hold(
+        seen.map(|m| m.etag.as_str()),
+        ctx.header("if-match").as_deref(),
+        ctx.header("if-none-match").as_deref(),
+    )
 }
 
 pub async fn delete(ctx: Ctx) -> ApiResult<Response> {

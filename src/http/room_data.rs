@@ -102,19 +102,11 @@ pub async fn delete_meta(ctx: Ctx) -> ApiResult<Response> {
     respond::relay(answer).await
 }
 
-fn query(ctx: &Ctx, name: &str) -> Option<String> {
-    ctx.req.url().ok().and_then(|url| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    })
-}
-
 pub async fn put_tmp(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Write).await?;
     let room = a.room(&ctx, 1).await?;
     let path = path_param(&ctx, 2)?;
-    let ttl = tmp_ttl_secs(query(&ctx, "ttl").as_deref()).map_err(|why| {
+    let ttl = tmp_ttl_secs(ctx.query("ttl").as_deref()).map_err(|why| {
         ApiError::new(422, "VALIDATION_FAILED", format!("ttl {why}")).with_field("ttl", why)
     })?;
     let size = declared_size(&ctx)?;

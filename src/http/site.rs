@@ -46,9 +46,7 @@ pub async fn serve(
     let public_room = site.visibility.as_deref() == Some("public");
     let found = match path.as_str() {
         "/_/rooms.json" => return listings::rooms(&db, &site.tenant_id, tenant_url).await,
-        "/_/modules.json" => {
-            return listings::modules(&db, &site.tenant_id, tenant.as_str(), tenant_url).await
-        }
+        "/_/modules.json" => return listings::modules(&db, &site.tenant_id, tenant_url).await,
         "/_/media.json" => return listings::media(req, &db, &site.tenant_id, tenant_url).await,
         "/mod" | "/media" => return redirect(req, &format!("{path}/")),
         "/mod/" | "/mod/index.html" => {

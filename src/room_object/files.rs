@@ -2,6 +2,7 @@
 //! of a deleted room.
 
 use super::{refuse, Room, SCHEMA};
+use crate::domain::etag::preconditions_hold;
 use crate::domain::plan::{self, Plan};
 use crate::domain::tree;
 use crate::domain::{clock::rfc3339, content_type};
@@ -133,35 +134,6 @@ pub(super) async fn list(room: &Room, ctx: &RoomCtx) -> Result<Response> {
 pub(super) async fn head(room: &Room, ctx: &RoomCtx) -> Result<Response> {
     let version = ensure_head(room, ctx).await?;
     Response::from_json(&json!({ "version": version }))
-}
-
-/// Whether `If-Match` / `If-None-Match` allow writing over `current`.
-pub(super) fn preconditions_hold(
-    current: Option<&str>,
-    if_match: Option<&str>,
-    if_none_match: Option<&str>,
-) -> bool {
-    let bare = |tag: &str| {
-        tag.trim()
-            .trim_start_matches("W/")
-            .trim_matches('"')
-            .to_string()
-    };
-    let match_ok = match if_match.map(str::trim) {
-        None => true,
-        Some("*") => current.is_some(),
-        // If-Match compares strongly: a weak tag never matches.
-        Some(tags) => current.is_some_and(|c| {
-            tags.split(',')
-                .any(|t| !t.trim().starts_with("W/") && bare(t) == c)
-        }),
-    };
-    let none_match_ok = match if_none_match.map(str::trim) {
-        None => true,
-        Some("*") => current.is_none(),
-        Some(tags) => !current.is_some_and(|c| tags.split(',').any(|t| bare(t) == c)),
-    };
-    match_ok && none_match_ok
 }
 
 /// A write's size (`x-size`) and the tenant's plan, or the refusal to answer with.
