@@ -23,8 +23,8 @@ async fn fetch(
     Ok(http::handle(req, env, ctx).await)
 }
 
-/// Hourly (see `[triggers]` in wrangler.toml): purge rows whose time is over, and abort
-/// multipart uploads left unfinished for a week.
+/// Hourly (see `[triggers]` in wrangler.toml): purge rows whose time is over, abort
+/// multipart uploads left unfinished for a week, re-wrap data keys after a rotation.
 #[cfg(target_arch = "wasm32")]
 #[worker::event(scheduled)]
 async fn scheduled(
@@ -47,10 +47,15 @@ async fn scheduled(
         }
         Err(error) => Err(error),
     };
+    // A master key rotation finishes by itself: each hour re-wraps another share.
+    let rewrapped = store::sealed::rewrap_batch(&env, 1000)
+        .await
+        .map(|pass| pass.rewrapped)
+        .map_err(|error| error.to_string());
     match outcome {
         Ok((deleted, uploads)) => worker::console_log!(
             "{}",
-            serde_json::json!({"purge": deleted, "aborted_uploads": uploads})
+            serde_json::json!({"purge": deleted, "aborted_uploads": uploads, "rewrapped_keys": rewrapped})
         ),
         Err(error) => {
             worker::console_error!("{}", serde_json::json!({"purge_error": error.to_string()}))

@@ -2,12 +2,16 @@
 //! unit-tested natively (`cargo test`), in milliseconds.
 
 pub mod access;
+pub mod audit;
 pub mod bundle;
 pub mod clock;
 pub mod content_type;
 pub mod crypto;
 pub mod email;
+pub mod envelope;
 pub mod etag;
+pub mod git;
+pub mod handoff;
 pub mod host;
 pub mod mails;
 pub mod module;

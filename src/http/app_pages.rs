@@ -1,4 +1,4 @@
-//! The web app on the app host: one page and its three assets, embedded at build time.
+//! The web app on the app host: one page and its assets, embedded at build time.
 
 use super::error::ApiResult;
 use super::site::not_found_page;
@@ -15,17 +15,30 @@ const PAGES: &[&str] = &[
     "/rooms",
     "/media",
     "/modules",
+    "/teams",
+    "/grant",
 ];
 
-/// `/rooms/<slug>`, one room in the room manager (slug as `RoomSlug` allows).
-fn is_room_page(path: &str) -> bool {
-    path.strip_prefix("/rooms/").is_some_and(|slug| {
+/// `<prefix><slug>`: one item of a manager page, its slug in lowercase letters, digits
+/// and dashes, at most `max` long.
+fn is_slug_page(path: &str, prefix: &str, max: usize) -> bool {
+    path.strip_prefix(prefix).is_some_and(|slug| {
         !slug.is_empty()
-            && slug.len() <= 64
+            && slug.len() <= max
             && slug
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     })
+}
+
+/// `/rooms/<slug>`, one room in the room manager (slug as `RoomSlug` allows).
+fn is_room_page(path: &str) -> bool {
+    is_slug_page(path, "/rooms/", 64)
+}
+
+/// `/teams/<slug>`, one tenant's members and audit log (slug as `TenantName` allows).
+fn is_team_page(path: &str) -> bool {
+    is_slug_page(path, "/teams/", 32)
 }
 
 fn asset(name: &str) -> Option<&'static [u8]> {
@@ -41,11 +54,12 @@ pub fn serve(req: &Request) -> ApiResult<Response> {
     }
     let path = req.path();
     let (name, content_type) = match path.as_str() {
-        p if PAGES.contains(&p) || is_room_page(p) => {
+        p if PAGES.contains(&p) || is_room_page(p) || is_team_page(p) => {
             ("app/index.html", "text/html; charset=utf-8")
         }
         "/app.js" => ("app/app.js", "text/javascript; charset=utf-8"),
         "/rooms.js" => ("app/rooms.js", "text/javascript; charset=utf-8"),
+        "/teams.js" => ("app/teams.js", "text/javascript; charset=utf-8"),
         "/app.css" => ("app/app.css", "text/css; charset=utf-8"),
         _ => return not_found_page(),
     };

@@ -5,6 +5,7 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard::{self, NewSession};
 use super::respond;
+use crate::domain::audit::AuditAction;
 use crate::domain::clock::rfc3339;
 use crate::domain::email::Email;
 use crate::domain::names::TenantName;
@@ -78,6 +79,7 @@ pub async fn register(mut ctx: Ctx) -> ApiResult<Response> {
     };
     let (tenant_id, room_id) = (crypto::uuid_v7(now as u64), crypto::uuid_v7(now as u64));
     let tenant = NewTenant {
+        kind: "personal",
         tenant_id: &tenant_id,
         room_id: &room_id,
         owner_id: &user.id,
@@ -164,6 +166,15 @@ pub async fn login(mut ctx: Ctx) -> ApiResult<Response> {
     // stored as a digest, so the table holds neither addresses nor arbitrary input.
     let counter = credentials::login_counter(&login);
     if !credentials::check_password(&ctx, &counter, &candidate, stored).await? {
+        // After the response, so a known account answers exactly like an unknown one.
+        if let Some(user) = user {
+            let statement =
+                super::audit::account_event(&ctx, &user.id, AuditAction::SignInFailed, json!({}))?;
+            ctx.after_response(
+                "audit",
+                async move { Ok(statement.run().await.map(|_| ())?) },
+            );
+        }
         return Err(ApiError::invalid_credentials(401));
     }
     let user = user.expect("a password matched, so the user exists");
@@ -192,6 +203,12 @@ pub async fn sign_in(
         "New sign-in",
         &text,
         ctx.now,
+    )?);
+    statements.push(super::audit::account_event(
+        ctx,
+        &user.id,
+        AuditAction::SignIn,
+        json!({"user_agent": agent}),
     )?);
     db::batch(&db, statements).await?;
     guard::token_response(

@@ -3,8 +3,11 @@
 //! and by the API's file, media and temporary-file downloads.
 
 use super::error::ApiResult;
+use super::sealed_content;
+use crate::domain::envelope::DataKey;
 use crate::domain::etag::{bare, none_match_names};
 use crate::domain::range::{self, RangeRequest};
+use crate::store::sealed;
 use worker::{Bucket, Env, Headers, Method, Object, Range, Request, Response};
 
 pub struct Serve<'a> {
@@ -17,6 +20,9 @@ pub struct Serve<'a> {
     pub cors: bool,
     /// Refuse objects whose `expires_at` custom metadata (unix ms) is at or before this.
     pub expired_at: Option<i64>,
+    /// The room's data key, for sealed objects (private rooms). Without it a sealed
+    /// object is not there at all: ciphertext is never served.
+    pub data_key: Option<&'a DataKey>,
 }
 
 fn expired(object: &Object, now: Option<i64>) -> bool {
@@ -28,7 +34,7 @@ fn expired(object: &Object, now: Option<i64>) -> bool {
     at.is_some_and(|at| at <= now)
 }
 
-fn headers_for(object: &Object, spec: &Serve) -> ApiResult<Headers> {
+pub(super) fn headers_for(object: &Object, spec: &Serve) -> ApiResult<Headers> {
     let headers = Headers::new();
     headers.set("etag", &object.http_etag())?;
     headers.set("cache-control", spec.cache_control)?;
@@ -72,6 +78,9 @@ pub async fn object(
     if expired(&object, spec.expired_at) {
         return Ok(None);
     }
+    if let Some(sealing) = sealed::sealing(&object)? {
+        return sealed_content::whole(object, sealing, spec, status).await;
+    }
     let headers = headers_for(&object, spec)?;
     let Some(body) = object.body() else {
         return Ok(None);
@@ -99,8 +108,12 @@ async fn by_head(
     if expired(&meta, spec.expired_at) {
         return Ok(None);
     }
+    let sealing = sealed::sealing(&meta)?;
+    if sealing.is_some() && spec.data_key.is_none() {
+        return Ok(None);
+    }
     let headers = headers_for(&meta, spec)?;
-    let size = meta.size();
+    let size = sealing.as_ref().map_or(meta.size(), |(_, size)| *size);
     if status == 200
         && if_none_match
             .as_deref()
@@ -125,6 +138,14 @@ async fn by_head(
             Ok(Some(
                 Response::empty()?.with_status(416).with_headers(headers),
             ))
+        }
+        RangeRequest::Partial {
+            start,
+            end_inclusive,
+        } if !head_only && sealing.is_some() => {
+            let (header, size) = sealing.expect("checked");
+            let range = (start, end_inclusive);
+            sealed_content::part(bucket, spec, headers, header, size, range).await
         }
         RangeRequest::Partial {
             start,
@@ -163,6 +184,9 @@ async fn by_head(
             let Some(object) = bucket.get(spec.key).execute().await? else {
                 return Ok(None);
             };
+            if let Some(sealing) = sealed::sealing(&object)? {
+                return sealed_content::whole(object, sealing, spec, status).await;
+            }
             let Some(body) = object.body() else {
                 return Ok(None);
             };
@@ -182,6 +206,7 @@ pub async fn download(
     env: &Env,
     key: &str,
     expired_at: Option<i64>,
+    data_key: Option<&DataKey>,
 ) -> ApiResult<Response> {
     let spec = Serve {
         key,
@@ -189,6 +214,7 @@ pub async fn download(
         ranges: true,
         cors: false,
         expired_at,
+        data_key,
     };
     object(req, env, &spec, 200)
         .await?

@@ -3,6 +3,7 @@
 
 use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
+use crate::domain::audit::AuditAction;
 use crate::domain::clock::DAY;
 use crate::domain::mails::{self, Letter};
 use crate::domain::{crypto, password, throttle, token};
@@ -150,6 +151,17 @@ pub async fn replace_password(
     if revoke_tokens {
         statements.push(tokens::delete_all_pats_statement(&db, user_id)?);
     }
+    let action = if revoke_tokens {
+        AuditAction::PasswordReset
+    } else {
+        AuditAction::PasswordChanged
+    };
+    statements.push(super::audit::account_event(
+        ctx,
+        user_id,
+        action,
+        serde_json::json!({}),
+    )?);
     let results = db::batch_results(&db, statements).await?;
     let ended = results.first().map_or(Ok(vec![]), sessions::ended_ids)?;
     session_cache::forget(&ctx.env, &ended).await?;

@@ -12,6 +12,7 @@ use crate::domain::path::FilePath;
 use crate::domain::room::is_reserved_folder;
 use crate::domain::tree;
 use crate::store::room::{self, Call, Payload};
+use crate::store::sealed;
 use worker::{Method, Response};
 
 /// The file path in parameter `index`, refused with 422 when it is not a plain one.
@@ -73,7 +74,8 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     let room = a.room(&ctx, 1).await?;
     let path = path_param(&ctx, 2)?;
     let key = tree::room_file_key(&a.tenant.id, &room.id, path.as_str());
-    content::download(&ctx.req, &ctx.env, &key, None).await
+    let data_key = sealed::room_key(&ctx.env, &room.id, room.data_key.as_deref())?;
+    content::download(&ctx.req, &ctx.env, &key, None, data_key.as_ref()).await
 }
 
 pub async fn put(ctx: Ctx) -> ApiResult<Response> {

@@ -5,6 +5,7 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
 use super::respond;
+use crate::domain::audit::AuditAction;
 use crate::domain::email::Email;
 use crate::domain::password::{self, NewPassword};
 use crate::domain::profile::{DisplayName, Preferences};
@@ -112,9 +113,11 @@ async fn announce_email_change(ctx: &Ctx, user: &UserRow, new_email: &Email) -> 
         "Your email address was changed from {} to {new_email}.",
         user.email
     );
+    let details = serde_json::json!({"from": user.email, "to": new_email.as_str()});
     db::batch(
         &db,
         vec![
+            super::audit::account_event(ctx, &user.id, AuditAction::EmailChanged, details)?,
             verify_statement,
             messages::insert(
                 &db,
@@ -175,6 +178,14 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
         return Err(ApiError::invalid_credentials(403));
     }
     let db = ctx.db()?;
+    let owned = crate::store::members::owned_organisations(&db, &user.id).await?;
+    if !owned.is_empty() {
+        return Err(ApiError::conflict(
+            "OWNS_ORGANISATIONS",
+            "account",
+            &format!("still owns {}; delete them first", owned.join(", ")),
+        ));
+    }
     let tenant = tenants::personal_of(&db, &user.id).await?;
     let room_ids = match &tenant {
         Some(t) => tenants::room_ids(&db, &t.id).await?,

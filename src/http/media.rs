@@ -97,7 +97,7 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(ApiError::not_found)?;
     let key = tree::media_key(&a.tenant.id, &row.id);
-    content::download(&ctx.req, &ctx.env, &key, None).await
+    content::download(&ctx.req, &ctx.env, &key, None, None).await
 }
 
 /// Records new bytes (already in R2 under `row.id`) as `row.path`: reserves usage from
@@ -211,5 +211,13 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
         .await?
         .ok_or_else(ApiError::not_found)?;
     files::delete(&ctx.env, &tree::media_key(&a.tenant.id, &removed.id)).await?;
+    let event = crate::domain::audit::AuditAction::MediaDeleted;
+    a.record(
+        &ctx,
+        event,
+        path.as_str(),
+        serde_json::json!({"size": removed.size}),
+    )
+    .await?;
     respond::no_content()
 }

@@ -5,6 +5,8 @@ pub mod routes;
 #[cfg(target_arch = "wasm32")]
 mod app_pages;
 #[cfg(target_arch = "wasm32")]
+mod audit;
+#[cfg(target_arch = "wasm32")]
 mod auth;
 #[cfg(target_arch = "wasm32")]
 mod content;
@@ -17,15 +19,21 @@ mod error;
 #[cfg(target_arch = "wasm32")]
 mod files;
 #[cfg(target_arch = "wasm32")]
+mod grants;
+#[cfg(target_arch = "wasm32")]
 mod guard;
 #[cfg(target_arch = "wasm32")]
 mod installs;
+#[cfg(target_arch = "wasm32")]
+mod keys;
 #[cfg(target_arch = "wasm32")]
 mod listings;
 #[cfg(target_arch = "wasm32")]
 mod me;
 #[cfg(target_arch = "wasm32")]
 mod media;
+#[cfg(target_arch = "wasm32")]
+mod members;
 #[cfg(target_arch = "wasm32")]
 mod messages;
 #[cfg(target_arch = "wasm32")]
@@ -38,6 +46,8 @@ mod respond;
 mod room_data;
 #[cfg(target_arch = "wasm32")]
 mod rooms;
+#[cfg(target_arch = "wasm32")]
+mod sealed_content;
 #[cfg(target_arch = "wasm32")]
 mod sessions;
 #[cfg(target_arch = "wasm32")]
@@ -116,8 +126,7 @@ mod entry {
         match host::classify(host, &config.app_host, &config.user_domain) {
             HostPlane::App => {}
             HostPlane::Tenant(name) => {
-                let url = config.tenant_url(name.as_str());
-                return (Plane::Tenant, site::serve(&req, &env, &name, &url).await);
+                return (Plane::Tenant, site::serve(&req, &env, &config, &name).await);
             }
             HostPlane::Unknown => return (Plane::Tenant, site::not_found_page()),
         }
@@ -179,10 +188,19 @@ mod entry {
             DeleteToken => tokens::delete(ctx).await,
             ListMessages => messages::list(ctx).await,
             ReadMessage => messages::read(ctx).await,
+            IssueGrant => grants::issue(ctx).await,
+            RewrapKeys => keys::rewrap(ctx).await,
             ListTenants => tenants::list(ctx).await,
+            CreateTenant => tenants::create(ctx).await,
             GetTenant => tenants::get(ctx).await,
             UpdateTenant => tenants::update(ctx).await,
+            DeleteTenant => tenants::delete(ctx).await,
             Usage => tenants::usage(ctx).await,
+            ListMembers => members::list(ctx).await,
+            AddMember => members::add(ctx).await,
+            UpdateMember => members::update(ctx).await,
+            RemoveMember => members::remove(ctx).await,
+            Audit => audit::list(ctx).await,
             ListRooms => rooms::list(ctx).await,
             CreateRoom => rooms::create(ctx).await,
             GetRoom => rooms::get(ctx).await,

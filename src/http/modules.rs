@@ -135,7 +135,7 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
 }
 
 pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
-    let a = access(&ctx, Action::Write).await?;
+    let a = access(&ctx, Action::Configure).await?;
     a.tenant_wide()?;
     let name = name_param(&ctx)?;
     let db = ctx.db()?;
@@ -144,6 +144,9 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
         .ok_or_else(ApiError::not_found)?;
     modules::delete(&db, &a.tenant.id, &module.id).await?;
     files::delete_prefix(&ctx.env, &tree::module_prefix(&a.tenant.id, &module.id)).await?;
+    let event = crate::domain::audit::AuditAction::ModuleDeleted;
+    a.record(&ctx, event, name.as_str(), serde_json::json!({}))
+        .await?;
     respond::no_content()
 }
 

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::crypto;
+use crate::domain::handoff::GRANT_COOKIE;
 use serde::Serialize;
 use worker::Response;
 
@@ -77,9 +78,15 @@ pub fn finish(response: &mut Response, plane: Plane, request_id: &str, https: bo
             set("x-frame-options", "DENY");
         }
         Plane::Tenant => {
-            // Platform cookies never reach or leave a tenant host.
-            let _ = headers.delete("set-cookie");
-            let _ = headers.set("referrer-policy", "strict-origin-when-cross-origin");
+            // Platform cookies never reach or leave a tenant host: the one cookie it may
+            // set is its own private-room grant.
+            let cookie = headers.get("set-cookie").ok().flatten();
+            if cookie.is_some_and(|c| !c.starts_with(&format!("{GRANT_COOKIE}="))) {
+                let _ = headers.delete("set-cookie");
+            }
+            if !headers.has("referrer-policy").unwrap_or(false) {
+                let _ = headers.set("referrer-policy", "strict-origin-when-cross-origin");
+            }
             if is_html {
                 let _ = headers.set("content-security-policy", "frame-ancestors 'self'");
                 let _ = headers.set("x-frame-options", "SAMEORIGIN");

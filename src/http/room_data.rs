@@ -134,7 +134,8 @@ pub async fn get_tmp(ctx: Ctx) -> ApiResult<Response> {
     let room = a.room(&ctx, 1).await?;
     let path = path_param(&ctx, 2)?;
     let key = tree::room_tmp_key(&a.tenant.id, &room.id, path.as_str());
-    content::download(&ctx.req, &ctx.env, &key, Some(ctx.now)).await
+    let data_key = crate::store::sealed::room_key(&ctx.env, &room.id, room.data_key.as_deref())?;
+    content::download(&ctx.req, &ctx.env, &key, Some(ctx.now), data_key.as_ref()).await
 }
 
 pub async fn delete_tmp(ctx: Ctx) -> ApiResult<Response> {

@@ -6,13 +6,15 @@ use super::error::{ApiError, ApiResult, Validation};
 use super::respond;
 use super::tenancy::access;
 use crate::domain::access::Action;
+use crate::domain::audit::AuditAction;
 use crate::domain::clock::rfc3339;
+use crate::domain::envelope::DataKey;
 use crate::domain::profile::html_escape;
 use crate::domain::room::{RoomSlug, RoomTitle, Visibility};
 use crate::domain::{crypto, tree};
 use crate::store::room::{self, Call};
 use crate::store::rooms::{self, NewRoom, RoomRow};
-use crate::store::{db, files, site_cache, tenants};
+use crate::store::{db, files, sealed, site_cache, tenants};
 use serde_json::{json, Value};
 use worker::{Method, Response};
 
@@ -76,7 +78,19 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
     .into_bytes();
     let starter_bytes = starter.len() as i64;
     let key = tree::room_file_key(&a.tenant.id, &id, "index.html");
-    files::put(&ctx.env, &key, starter, "text/html; charset=utf-8").await?;
+    let html = "text/html; charset=utf-8";
+    // A private room is sealed from its first byte: its key is made here.
+    let data_key = (visibility == Visibility::Private).then(DataKey::generate);
+    let wrapped = match &data_key {
+        Some(data_key) => {
+            sealed::put_bytes(&ctx.env, &key, starter, html, data_key).await?;
+            Some(sealed::keyring(&ctx.env)?.wrap(data_key, &id))
+        }
+        None => {
+            files::put(&ctx.env, &key, starter, html).await?;
+            None
+        }
+    };
     let db = ctx.db()?;
     let new = NewRoom {
         id: &id,
@@ -84,6 +98,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         slug: slug.as_str(),
         title: &title,
         visibility: visibility.as_str(),
+        data_key: wrapped.as_deref(),
         starter_bytes,
         now: ctx.now,
     };
@@ -104,6 +119,9 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         Err(error) => return Err(error.into()),
     }
     site_cache::forget(&a.tenant.slug);
+    let details = json!({"visibility": visibility.as_str()});
+    a.record(&ctx, AuditAction::RoomCreated, slug.as_str(), details)
+        .await?;
     let room = rooms::by_id(&db, &a.tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::internal("new room vanished"))?;
@@ -126,12 +144,43 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
     let title = optional(&mut v, &body, "title", RoomTitle::parse);
     let visibility = optional(&mut v, &body, "visibility", Visibility::parse);
     v.finish()?;
+    let changes = visibility.is_some_and(|wanted| wanted.as_str() != room.visibility);
+    let may_configure = a.role.may(Action::Configure);
+    if changes && !may_configure {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            "Changing a room's visibility needs an admin or the owner",
+        ));
+    }
     let db = ctx.db()?;
+    // Sent again unchanged, it still reaches the room's object, which finishes a
+    // conversion an earlier call left half done (a no-op otherwise).
+    if let Some(wanted) = visibility.filter(|_| may_configure) {
+        // The room's object seals or opens every file and records the change itself.
+        let call = Call {
+            args: &[("to", wanted.as_str())],
+            ..Call::new(Method::Put, "visibility")
+        };
+        let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
+        site_cache::forget(&a.tenant.slug);
+        if answer.status_code() != 200 {
+            return respond::relay(answer).await;
+        }
+        if changes {
+            let details = json!({"from": room.visibility, "to": wanted.as_str()});
+            a.record(
+                &ctx,
+                AuditAction::RoomVisibilityChanged,
+                &room.slug,
+                details,
+            )
+            .await?;
+        }
+    }
     let updated = rooms::update(
         &db,
         &room.id,
         title.as_ref().map(RoomTitle::as_str),
-        visibility.map(Visibility::as_str),
         slug.as_ref().map(RoomSlug::as_str),
         ctx.now,
     )
@@ -151,7 +200,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
 /// Deletes the room and everything in it. The entrance room cannot go: pick another
 /// first (`PATCH /tenants/{t}` with `home_room`).
 pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
-    let a = access(&ctx, Action::Write).await?;
+    let a = access(&ctx, Action::Configure).await?;
     let room = a.room(&ctx, 1).await?;
     if a.tenant.home_room_id.as_deref() == Some(room.id.as_str()) {
         return Err(ApiError::conflict(
@@ -167,5 +216,9 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
     )
     .await?;
     site_cache::forget(&a.tenant.slug);
+    if answer.status_code() == 204 {
+        a.record(&ctx, AuditAction::RoomDeleted, &room.slug, json!({}))
+            .await?;
+    }
     respond::relay(answer).await
 }

@@ -1,30 +1,35 @@
 //! Tenant hosts: a tenant's tree, read-only (DESIGN §2, API.md "Tenant host"). A page
-//! view is one D1 query (tenant and room together) and one R2 read. Nothing here reads
-//! or sets cookies.
+//! view is one D1 query (tenant and room together) and one R2 read. The only cookie
+//! read or set here is the private-room grant (`grants`); platform cookies never are.
 
 use super::content::{self, Serve};
+use super::ctx::Config;
 use super::error::ApiResult;
-use super::listings;
+use super::{grants, listings};
+use crate::domain::envelope::DataKey;
 use crate::domain::names::TenantName;
 use crate::domain::path::FilePath;
 use crate::domain::room::is_reserved_folder;
 use crate::domain::tree;
 use crate::store::room::{self, Call, RoomCtx};
 use crate::store::rooms::SiteRow;
-use crate::store::{media, modules, site_cache};
+use crate::store::{media, modules, sealed, site_cache};
 use worker::{Env, Method, Request, Response};
 
 /// Room files and media revalidate on every use (they change in place); module
 /// versions never change.
 const REVALIDATE: &str = "public, no-cache";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Private rooms: for this visitor only, and not even kept by their browser.
+const PRIVATE: &str = "private, no-store";
 
 pub async fn serve(
     req: &Request,
     env: &Env,
+    config: &Config,
     tenant: &TenantName,
-    tenant_url: &str,
 ) -> ApiResult<Response> {
+    let tenant_url = &config.tenant_url(tenant.as_str());
     if !matches!(req.method(), Method::Get | Method::Head) {
         let mut response = Response::error("Method not allowed", 405)?;
         response.headers_mut().set("allow", "GET, HEAD")?;
@@ -44,7 +49,17 @@ pub async fn serve(
         return not_found_page();
     };
     let public_room = site.visibility.as_deref() == Some("public");
+    let private_room = site.visibility.as_deref() == Some("private");
+    let in_room = path.starts_with("/rooms/") && !room_slug.is_empty() || !reserved_top(&path);
+    if private_room && in_room {
+        return private(req, env, config, tenant, &site, room_slug, rest, now).await;
+    }
+    let view = RoomView {
+        cache_control: REVALIDATE,
+        data_key: None,
+    };
     let found = match path.as_str() {
+        "/_/grant" => return grants::exchange(req, env, config, &site.tenant_id, tenant_url).await,
         "/_/rooms.json" => return listings::rooms(&db, &site.tenant_id, tenant_url).await,
         "/_/modules.json" => return listings::modules(&db, &site.tenant_id, tenant_url).await,
         "/_/media.json" => return listings::media(req, &db, &site.tenant_id, tenant_url).await,
@@ -66,11 +81,11 @@ pub async fn serve(
             // `/rooms/` and `/rooms//…` name no room (an empty slug looks up the home room).
             _ if room_slug.is_empty() => None,
             None if public_room => return redirect(req, &format!("{path}/")),
-            Some(rest) if public_room => room_path(req, env, &site, rest).await?,
+            Some(rest) if public_room => room_path(req, env, &site, rest, &view).await?,
             _ => None,
         },
         // Everything else is the entrance (home) room's, so its page can link its files.
-        _ if public_room => room_path(req, env, &site, &path[1..]).await?,
+        _ if public_room => room_path(req, env, &site, &path[1..], &view).await?,
         _ => None,
     };
     match found {
@@ -83,12 +98,71 @@ fn room_id(site: &SiteRow) -> &str {
     site.room_id.as_deref().unwrap_or("")
 }
 
-/// A path inside a public room: its files, `tmp/` files and `meta/` documents.
+/// Paths that belong to the tenant, not to its entrance room.
+fn reserved_top(path: &str) -> bool {
+    path.starts_with("/_/")
+        || path.starts_with("/mod")
+        || path.starts_with("/media")
+        || path.starts_with("/rooms/")
+}
+
+/// How a room's files go out: public ones revalidate; private ones are opened with the
+/// room's key and kept by nobody.
+struct RoomView<'a> {
+    cache_control: &'a str,
+    data_key: Option<&'a DataKey>,
+}
+
+/// A private room (or a private entrance): only with a grant of this tenant whose user
+/// may still read it; everyone else is sent to sign in.
+#[allow(clippy::too_many_arguments)]
+async fn private(
+    req: &Request,
+    env: &Env,
+    config: &Config,
+    tenant: &TenantName,
+    site: &SiteRow,
+    room_slug: &str,
+    rest: Option<&str>,
+    now: i64,
+) -> ApiResult<Response> {
+    let Some(grant) = grants::check(req, env, config, &site.tenant_id, now).await? else {
+        return grants::to_sign_in(req, config, tenant.as_str());
+    };
+    let room = room_id(site);
+    let data_key = sealed::room_key(env, room, site.data_key.as_deref())?;
+    let view = RoomView {
+        cache_control: PRIVATE,
+        data_key: data_key.as_ref(),
+    };
+    let path = req.path();
+    let found = match rest {
+        None if !room_slug.is_empty() => Some(redirect(req, &format!("{path}/"))?),
+        Some(rest) => room_path(req, env, site, rest, &view).await?,
+        None => room_path(req, env, site, &path[1..], &view).await?,
+    };
+    let mut response = match found {
+        Some(response) => response,
+        None => not_found_page()?,
+    };
+    grants::private_headers(&mut response)?;
+    let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_default();
+    let slug = if room_slug.is_empty() {
+        "(entrance)"
+    } else {
+        room_slug
+    };
+    grants::log_read(env, &site.tenant_id, slug, &grant, &ip, now).await?;
+    Ok(response)
+}
+
+/// A path inside a room: its files, `tmp/` files and `meta/` documents.
 async fn room_path(
     req: &Request,
     env: &Env,
     site: &SiteRow,
     rest: &str,
+    view: &RoomView<'_>,
 ) -> ApiResult<Option<Response>> {
     let wanted = if rest.is_empty() || rest.ends_with('/') {
         format!("{rest}index.html")
@@ -100,15 +174,16 @@ async fn room_path(
     };
     let room = room_id(site);
     if is_reserved_folder(file.first_segment()) {
-        return room_data(req, env, site, &file).await;
+        return room_data(req, env, site, &file, view).await;
     }
     let key = tree::room_file_key(&site.tenant_id, room, file.as_str());
     let spec = Serve {
         key: &key,
-        cache_control: REVALIDATE,
+        cache_control: view.cache_control,
         ranges: true,
         cors: false,
         expired_at: None,
+        data_key: view.data_key,
     };
     if let Some(response) = content::object(req, env, &spec, 200).await? {
         return Ok(Some(response));
@@ -132,6 +207,7 @@ async fn room_data(
     env: &Env,
     site: &SiteRow,
     file: &FilePath,
+    view: &RoomView<'_>,
 ) -> ApiResult<Option<Response>> {
     let room = room_id(site);
     let (folder, rest) = file.as_str().split_once('/').unwrap_or((file.as_str(), ""));
@@ -140,10 +216,11 @@ async fn room_data(
         let now = worker::Date::now().as_millis() as i64;
         let spec = Serve {
             key: &key,
-            cache_control: REVALIDATE,
+            cache_control: view.cache_control,
             ranges: true,
             cors: false,
             expired_at: Some(now),
+            data_key: view.data_key,
         };
         return content::object(req, env, &spec, 200).await;
     }
@@ -165,7 +242,12 @@ async fn room_data(
     let mut response = Response::ok(answer.text().await?)?;
     let headers = response.headers_mut();
     headers.set("content-type", "application/json; charset=utf-8")?;
-    headers.set("cache-control", "no-cache")?;
+    let cache = if view.data_key.is_some() {
+        PRIVATE
+    } else {
+        "no-cache"
+    };
+    headers.set("cache-control", cache)?;
     Ok(Some(response))
 }
 
@@ -176,6 +258,7 @@ async fn page(req: &Request, env: &Env, key: &str) -> ApiResult<Option<Response>
         ranges: false,
         cors: false,
         expired_at: None,
+        data_key: None,
     };
     content::object(req, env, &spec, 200).await
 }
@@ -211,6 +294,7 @@ async fn module_file(
         ranges: true,
         cors: true,
         expired_at: None,
+        data_key: None,
     };
     content::object(req, env, &spec, 200).await
 }
@@ -234,6 +318,7 @@ async fn media_file(
         ranges: true,
         cors: true,
         expired_at: None,
+        data_key: None,
     };
     content::object(req, env, &spec, 200).await
 }
@@ -265,6 +350,7 @@ async fn tenant_not_found(req: &Request, env: &Env, site: &SiteRow) -> ApiResult
             ranges: false,
             cors: false,
             expired_at: None,
+            data_key: None,
         };
         if let Some(response) = content::object(req, env, &spec, 404).await? {
             return Ok(response);

@@ -7,16 +7,20 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::guard::{self, Via};
 use crate::domain::access::{Action, Role};
+use crate::domain::audit::AuditAction;
 use crate::domain::names::TenantName;
 use crate::domain::plan::{self, Plan};
 use crate::domain::room::RoomSlug;
+use crate::store::audit::{self, Event};
 use crate::store::room::RoomCtx;
 use crate::store::rooms::{self, RoomRow};
 use crate::store::tenants::{self, TenantRow};
+use serde_json::Value;
 
 pub struct Access {
     pub user_id: String,
     pub tenant: TenantRow,
+    pub role: Role,
     pub plan: Plan,
     /// A personal access token scoped to one room reaches only that room.
     room_scope: Option<String>,
@@ -47,6 +51,7 @@ pub async fn access(ctx: &Ctx, action: Action) -> ApiResult<Access> {
     }
     Ok(Access {
         user_id: caller.user_id,
+        role,
         plan: plan::named(&tenant.plan),
         tenant,
         room_scope,
@@ -84,6 +89,37 @@ impl Access {
         self.room_scope
             .as_ref()
             .is_none_or(|scoped| scoped == room_id)
+    }
+
+    /// An audit event done by the caller in this tenant.
+    pub fn event<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+        action: AuditAction,
+        target: &'a str,
+        details: Value,
+    ) -> Event<'a> {
+        Event {
+            tenant_id: &self.tenant.id,
+            actor_id: Some(&self.user_id),
+            action,
+            target,
+            details,
+            ip: &ctx.client_ip,
+            now: ctx.now,
+        }
+    }
+
+    /// Records an audit event done by the caller in this tenant.
+    pub async fn record(
+        &self,
+        ctx: &Ctx,
+        action: AuditAction,
+        target: &str,
+        details: Value,
+    ) -> ApiResult<()> {
+        audit::record(&ctx.db()?, &self.event(ctx, action, target, details)).await?;
+        Ok(())
     }
 
     /// What the room's Durable Object needs to know about a call.

@@ -5,11 +5,12 @@ use super::ctx::Ctx;
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
 use super::respond;
+use crate::domain::audit::AuditAction;
 use crate::domain::clock::DAY;
 use crate::domain::{crypto, token, Invalid};
 use crate::store::tokens::{self, NewPat};
 use crate::store::{db, messages, rooms, tenants, users};
-use serde_json::Value;
+use serde_json::{json, Value};
 use worker::Response;
 
 const MAX_TOKENS_PER_USER: usize = 50;
@@ -125,6 +126,12 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
                 &note,
                 ctx.now,
             )?,
+            super::audit::account_event(
+                &ctx,
+                &user_id,
+                AuditAction::TokenCreated,
+                json!({"id": id, "name": new.name, "scope": new.scope}),
+            )?,
         ],
     )
     .await?;
@@ -153,5 +160,8 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
     if !tokens::delete_pat(&ctx.db()?, &user_id, ctx.param(0)).await? {
         return Err(ApiError::not_found());
     }
+    let details = json!({"id": ctx.param(0)});
+    let event = super::audit::account_event(&ctx, &user_id, AuditAction::TokenDeleted, details)?;
+    db::batch(&ctx.db()?, vec![event]).await?;
     respond::no_content()
 }

@@ -5,14 +5,13 @@ use super::files::{ensure_head, quota_or_gone};
 use super::{refuse, Room};
 use crate::domain::room::{META_MAX_BYTES, META_MAX_DOCS};
 use crate::domain::{clock::rfc3339, content_type, tree};
-use crate::store::files as r2;
 use crate::store::room::RoomCtx;
 use crate::store::usage::{self, Delta};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
-use worker::{Data, Request, Response, Result, ScheduledTime};
+use worker::{Request, Response, Result, ScheduledTime};
 
 #[derive(Deserialize)]
 struct MetaRow {
@@ -164,12 +163,11 @@ pub(super) async fn put_tmp(
     let expires_at = ctx.now + ttl_secs * 1000;
     let content_type = content_type::for_path(path);
     let key = tree::room_tmp_key(&ctx.tenant, &ctx.room, path);
-    let data = match req.inner().body() {
-        Some(body) if size > 0 => Data::ReadableStream(body),
-        _ => Data::Bytes(Vec::new()),
-    };
     let custom = HashMap::from([("expires_at".to_string(), expires_at.to_string())]);
-    let etag = match r2::put_data(&room.env, &key, data, content_type, Some(custom)).await {
+    let body = req.inner().body();
+    let stored =
+        super::privacy::store_body(room, ctx, &key, body, size, content_type, custom).await;
+    let etag = match stored {
         Ok(etag) => etag,
         Err(error) => {
             usage::release_for_room(&db, &ctx.tenant, &ctx.room, delta.negate(), ctx.now).await?;

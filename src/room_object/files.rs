@@ -55,10 +55,10 @@ pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
     let mut cursor: Option<String> = None;
     loop {
         let bucket = room.env.bucket("FILES")?;
-        let mut list = bucket
-            .list()
-            .prefix(prefix.clone())
-            .include(vec![worker::Include::HttpMetadata]);
+        let mut list = bucket.list().prefix(prefix.clone()).include(vec![
+            worker::Include::HttpMetadata,
+            worker::Include::CustomMetadata,
+        ]);
         if let Some(c) = &cursor {
             list = list.cursor(c.clone());
         }
@@ -70,7 +70,7 @@ pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
                 .content_type
                 .unwrap_or_else(|| content_type::for_path(&path).into());
             found.push(FileRow {
-                size: object.size() as i64,
+                size: crate::store::sealed::plain_size(&object) as i64,
                 etag: object.etag(),
                 content_type,
                 updated_at: object.uploaded().as_millis() as i64,
@@ -190,10 +190,17 @@ pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) ->
     }
     let content_type = content_type::for_path(path);
     let key = tree::room_file_key(&ctx.tenant, &ctx.room, path);
-    let stored = match req.inner().body() {
-        Some(body) if size > 0 => r2::put_stream(&room.env, &key, body, content_type).await,
-        _ => r2::put_with_etag(&room.env, &key, Vec::new(), content_type).await,
-    };
+    let body = req.inner().body();
+    let stored = super::privacy::store_body(
+        room,
+        ctx,
+        &key,
+        body,
+        size,
+        content_type,
+        Default::default(),
+    )
+    .await;
     let etag = match stored {
         Ok(etag) => etag,
         Err(error) => {

@@ -10,10 +10,14 @@
 
 mod data;
 mod files;
+mod privacy;
 
+use crate::domain::envelope::DataKey;
 use crate::store::room::RoomCtx;
 use futures_util::lock::Mutex;
 use serde_json::json;
+use std::cell::RefCell;
+use std::rc::Rc;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 #[durable_object]
@@ -23,6 +27,9 @@ pub struct Room {
     /// Held across every write's awaits (R2, D1): the object's input gate only covers
     /// its own storage calls, so without it two writes could interleave.
     writing: Mutex<()>,
+    /// The room's data key when it is private (`Some(None)`: public; `None`: not read
+    /// yet). Only this object changes a room's visibility, so it stays true.
+    sealing: RefCell<Option<Option<Rc<DataKey>>>>,
 }
 
 impl DurableObject for Room {
@@ -36,6 +43,7 @@ impl DurableObject for Room {
             state,
             env,
             writing: Mutex::new(()),
+            sealing: RefCell::new(None),
         }
     }
 
@@ -77,6 +85,10 @@ impl DurableObject for Room {
             (Method::Delete, "tmp") => {
                 let _turn = self.writing.lock().await;
                 data::delete_tmp(self, &ctx, &arg("path").unwrap_or_default()).await
+            }
+            (Method::Put, "visibility") => {
+                let _turn = self.writing.lock().await;
+                privacy::set_visibility(self, &ctx, &arg("to").unwrap_or_default()).await
             }
             (Method::Delete, "room") => {
                 let _turn = self.writing.lock().await;

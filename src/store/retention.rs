@@ -6,7 +6,7 @@ use worker::{D1Database, Result};
 
 /// Deletes expired rows in one transaction; returns how many went from each table.
 pub async fn purge(db: &D1Database, c: &Cutoffs, now: i64) -> Result<Vec<(&'static str, usize)>> {
-    let statements: [(&str, &str, Vec<db::Arg>); 5] = [
+    let statements: [(&str, &str, Vec<db::Arg>); 7] = [
         (
             "throttles",
             "DELETE FROM throttles WHERE last_failure_at < ?1 AND blocked_until < ?2",
@@ -31,6 +31,16 @@ pub async fn purge(db: &D1Database, c: &Cutoffs, now: i64) -> Result<Vec<(&'stat
             "outbox",
             "DELETE FROM outbox WHERE created_at < ?1",
             vec![c.outbox_before.into()],
+        ),
+        (
+            "grant_codes",
+            "DELETE FROM grant_codes WHERE expires_at < ?1",
+            vec![now.into()],
+        ),
+        (
+            "audit_events",
+            "DELETE FROM audit_events WHERE created_at < ?1",
+            vec![(now - crate::domain::audit::RETENTION_MS).into()],
         ),
     ];
     let mut prepared = Vec::with_capacity(statements.len());

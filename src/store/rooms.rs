@@ -17,10 +17,13 @@ pub struct RoomRow {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The wrapped data key of a room that is (or was) private.
+    #[serde(default)]
+    pub data_key: Option<String>,
 }
 
 const COLUMNS: &str =
-    "id, tenant_id, slug, title, visibility, bytes, files, version, created_at, updated_at";
+    "id, tenant_id, slug, title, visibility, bytes, files, version, created_at, updated_at, data_key";
 
 pub async fn by_slug(db: &D1Database, tenant_id: &str, slug: &str) -> Result<Option<RoomRow>> {
     let sql = format!("SELECT {COLUMNS} FROM rooms WHERE tenant_id = ?1 AND slug = ?2");
@@ -61,6 +64,8 @@ pub struct NewRoom<'a> {
     pub slug: &'a str,
     pub title: &'a str,
     pub visibility: &'a str,
+    /// The wrapped data key of a room created private.
+    pub data_key: Option<&'a str>,
     /// The starter `index.html`, already in R2.
     pub starter_bytes: i64,
     pub now: i64,
@@ -71,7 +76,7 @@ pub struct NewRoom<'a> {
 /// `rooms.tenant_id, rooms.slug`.
 pub async fn insert(db: &D1Database, room: &NewRoom<'_>, plan: &Plan) -> Result<bool> {
     let max_rooms = plan.rooms.map_or(i64::MAX, |n| n as i64);
-    let args: [Arg; 10] = [
+    let args: [Arg; 11] = [
         room.id.into(),
         room.tenant_id.into(),
         room.slug.into(),
@@ -82,11 +87,12 @@ pub async fn insert(db: &D1Database, room: &NewRoom<'_>, plan: &Plan) -> Result<
         max_rooms.into(),
         (plan.bytes as i64).into(),
         (plan.files as i64).into(),
+        room.data_key.into(),
     ];
     let insert = db::stmt(
         db,
-        "INSERT INTO rooms (id, tenant_id, slug, title, visibility, bytes, files, version, created_at, updated_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7 \
+        "INSERT INTO rooms (id, tenant_id, slug, title, visibility, bytes, files, version, created_at, updated_at, data_key) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7, ?11 \
          WHERE (SELECT COUNT(*) FROM rooms WHERE tenant_id = ?2) < ?8 \
          AND EXISTS (SELECT 1 FROM tenants WHERE id = ?2 AND used_bytes + ?6 <= ?9 AND used_files + 1 <= ?10)",
         &args,
@@ -106,26 +112,19 @@ pub async fn insert(db: &D1Database, room: &NewRoom<'_>, plan: &Plan) -> Result<
     Ok(inserted == 1)
 }
 
-/// Changes title, visibility and slug (each when given). A taken slug is a UNIQUE error.
+/// Changes title and slug (each when given); visibility changes go through the room's
+/// object, which converts its files. A taken slug is a UNIQUE error.
 pub async fn update(
     db: &D1Database,
     room_id: &str,
     title: Option<&str>,
-    visibility: Option<&str>,
     slug: Option<&str>,
     now: i64,
 ) -> Result<()> {
     db::run(
         db,
-        "UPDATE rooms SET title = COALESCE(?2, title), visibility = COALESCE(?3, visibility), \
-         slug = COALESCE(?4, slug), updated_at = ?5 WHERE id = ?1",
-        &[
-            room_id.into(),
-            title.into(),
-            visibility.into(),
-            slug.into(),
-            now.into(),
-        ],
+        "UPDATE rooms SET title = COALESCE(?2, title), slug = COALESCE(?3, slug), updated_at = ?4 WHERE id = ?1",
+        &[room_id.into(), title.into(), slug.into(), now.into()],
     )
     .await?;
     Ok(())
@@ -140,10 +139,13 @@ pub struct SiteRow {
     pub room_id: Option<String>,
     pub visibility: Option<String>,
     pub home_visibility: Option<String>,
+    /// The room's wrapped data key, when it is (or was) private.
+    pub data_key: Option<String>,
 }
 
 pub async fn site(db: &D1Database, tenant_slug: &str, room_slug: &str) -> Result<Option<SiteRow>> {
-    let sql = "SELECT t.id AS tenant_id, t.home_room_id, r.id AS room_id, r.visibility, \
+    let sql =
+        "SELECT t.id AS tenant_id, t.home_room_id, r.id AS room_id, r.visibility, r.data_key, \
                (SELECT h.visibility FROM rooms h WHERE h.id = t.home_room_id) AS home_visibility \
                FROM tenants t LEFT JOIN rooms r ON r.tenant_id = t.id \
                AND (r.slug = ?2 OR (?2 = '' AND r.id = t.home_room_id)) \

@@ -30,8 +30,10 @@ const TENANT_COLUMNS: &str = "t.id, t.slug, t.kind, t.display_name, t.plan, t.ho
                               t.used_bytes, t.used_files, t.created_at, \
                               (SELECT slug FROM rooms WHERE id = t.home_room_id) AS home_room";
 
-/// A personal tenant about to be created, with its home room.
+/// A tenant about to be created, with its home room.
 pub struct NewTenant<'a> {
+    /// `personal` (a user's own, named after them) or `organisation`.
+    pub kind: &'a str,
     pub tenant_id: &'a str,
     pub room_id: &'a str,
     pub owner_id: &'a str,
@@ -92,8 +94,8 @@ pub fn insert(db: &D1Database, t: &NewTenant<'_>) -> Result<Vec<D1PreparedStatem
     Ok(vec![
         db::stmt(
             db,
-            "INSERT INTO tenants (id, slug, kind, display_name, home_room_id, created_at, used_bytes, used_files) VALUES (?1, ?2, 'personal', ?3, ?4, ?5, ?6, 1)",
-            &[t.tenant_id.into(), t.slug.into(), t.display_name.into(), t.room_id.into(), t.now.into(), index_bytes.into()],
+            "INSERT INTO tenants (id, slug, kind, display_name, home_room_id, created_at, used_bytes, used_files) VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, 1)",
+            &[t.tenant_id.into(), t.slug.into(), t.display_name.into(), t.room_id.into(), t.now.into(), index_bytes.into(), t.kind.into()],
         )?,
         db::stmt(
             db,

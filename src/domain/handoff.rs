@@ -1,0 +1,206 @@
+//! The sign-in handoff that opens private rooms on tenant hosts (DESIGN §5): a tenant
+//! host sends the visitor to the app with a return path; the app, once it knows who
+//! the visitor is, sends them back with a one-time code; the tenant host trades the
+//! code for a grant cookie of its own. The app's session cookie never leaves the app.
+
+use super::crypto;
+use super::Invalid;
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use serde::{Deserialize, Serialize};
+
+/// The grant cookie: `__Host-` makes the browser keep it host-only, on `/`, Secure.
+pub const GRANT_COOKIE: &str = "__Host-rooom_grant";
+/// How long a grant lasts; access is re-checked on every request anyway.
+pub const GRANT_TTL_SECS: i64 = 12 * 60 * 60;
+/// How long the one-time code may take from the app to the tenant host.
+pub const CODE_TTL_MS: i64 = 60_000;
+const GRANT_AUDIENCE: &str = "rooom-grant";
+const GRANT_TYPE: &str = "grant";
+const MAX_RETURN: usize = 2048;
+
+/// Where on the tenant host to send the visitor back: a path, never an address. The
+/// redirect is built as the tenant's own origin followed by this path, so even a path
+/// that slipped through could not leave the tenant host; the checks here refuse what
+/// browsers would read as another host (`//`, `/\`, tabs and newlines they strip).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnPath(String);
+
+impl ReturnPath {
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        if !text.starts_with('/') || text.starts_with("//") {
+            return Err("must be a path on the tenant host, starting with one /");
+        }
+        if text.len() > MAX_RETURN {
+            return Err("is too long");
+        }
+        if text
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c == ' ')
+        {
+            return Err("must not contain backslashes, spaces or control characters");
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A fresh one-time code and the digest stored in its place.
+pub fn new_code() -> (String, String) {
+    let code = crypto::random_token();
+    let digest = crypto::sha256_hex(code.as_bytes());
+    (code, digest)
+}
+
+pub fn code_digest(code: &str) -> String {
+    crypto::sha256_hex(code.as_bytes())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct GrantClaims {
+    sub: String,
+    sid: String,
+    tid: String,
+    gid: String,
+    aud: String,
+    typ: String,
+}
+
+/// A verified grant: whose, through which session, and its id (for the audit log).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub user_id: String,
+    pub session_id: String,
+    pub grant_id: String,
+}
+
+fn time_options(now_ms: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
+    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    TimeOptions::new(Duration::zero(), move || now)
+}
+
+/// Signs a grant for one user, session and tenant. Its `typ` and `aud` differ from an
+/// access token's, so neither can stand in for the other.
+pub fn issue_grant(
+    secret: &[u8],
+    user_id: &str,
+    session_id: &str,
+    tenant_id: &str,
+    now_ms: i64,
+) -> String {
+    let claims = Claims::new(GrantClaims {
+        sub: user_id.into(),
+        sid: session_id.into(),
+        tid: tenant_id.into(),
+        gid: crypto::uuid_v7(now_ms as u64),
+        aud: GRANT_AUDIENCE.into(),
+        typ: GRANT_TYPE.into(),
+    })
+    .set_duration_and_issuance(&time_options(now_ms), Duration::seconds(GRANT_TTL_SECS));
+    Hs256
+        .token(
+            &Header::empty().with_token_type("JWT"),
+            &claims,
+            &Hs256Key::new(secret),
+        )
+        .expect("HS256 signing cannot fail")
+}
+
+/// Verifies a grant for the tenant whose host it was presented to; a grant of any
+/// other tenant is refused.
+pub fn verify_grant(secret: &[u8], token: &str, tenant_id: &str, now_ms: i64) -> Option<Grant> {
+    let untrusted = UntrustedToken::new(token).ok()?;
+    let token = Hs256
+        .validator::<GrantClaims>(&Hs256Key::new(secret))
+        .validate(&untrusted)
+        .ok()?;
+    let claims = token.claims();
+    claims.validate_expiration(&time_options(now_ms)).ok()?;
+    let c = &claims.custom;
+    let fits = c.aud == GRANT_AUDIENCE && c.typ == GRANT_TYPE && c.tid == tenant_id;
+    fits.then(|| Grant {
+        user_id: c.sub.clone(),
+        session_id: c.sid.clone(),
+        grant_id: c.gid.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"a test secret of thirty-two bytes!";
+
+    #[test]
+    fn return_paths() {
+        for ok in [
+            "/",
+            "/rooms/diary/",
+            "/rooms/diary/page.html?x=1#top",
+            "/rooms/d%C3%A9j%C3%A0/",
+        ] {
+            assert_eq!(
+                ReturnPath::parse(ok).map(|p| p.0),
+                Ok(ok.to_string()),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "",
+            "rooms/x",
+            "//evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/a b",
+            &format!("/{}", "a".repeat(2048)),
+        ] {
+            assert!(ReturnPath::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_grant_opens_its_own_tenant_only_and_expires() {
+        let now = 1_700_000_000_000;
+        let grant = issue_grant(SECRET, "u1", "s1", "t1", now);
+        let got = verify_grant(SECRET, &grant, "t1", now + 1000).expect("valid");
+        assert_eq!(
+            (got.user_id.as_str(), got.session_id.as_str()),
+            ("u1", "s1")
+        );
+        assert!(
+            verify_grant(SECRET, &grant, "t2", now).is_none(),
+            "another tenant"
+        );
+        assert!(verify_grant(b"another secret entirely, 32 bytes", &grant, "t1", now).is_none());
+        let late = now + GRANT_TTL_SECS * 1000 + 1000;
+        assert!(
+            verify_grant(SECRET, &grant, "t1", late).is_none(),
+            "expired"
+        );
+    }
+
+    #[test]
+    fn access_tokens_and_grants_do_not_stand_in_for_each_other() {
+        let now = 1_700_000_000_000;
+        let access = super::super::token::issue_access(SECRET, "u1", "s1", now);
+        assert!(verify_grant(SECRET, &access, "t1", now).is_none());
+        let grant = issue_grant(SECRET, "u1", "s1", "t1", now);
+        assert!(super::super::token::verify_access(SECRET, &grant, now).is_none());
+    }
+
+    #[test]
+    fn codes_are_random_and_stored_as_digests() {
+        let (a, digest) = new_code();
+        let (b, _) = new_code();
+        assert_ne!(a, b);
+        assert_eq!(code_digest(&a), digest);
+        assert_ne!(a, digest);
+    }
+}

@@ -1,0 +1,228 @@
+//! The sign-in handoff for private rooms (DESIGN §5). On the app: `POST /grants` turns a
+//! signed-in member's request into a one-time code for the tenant host. On the tenant
+//! host: a private room without a grant sends the visitor to the app; `/_/grant` trades
+//! the code for a host-only grant cookie; every private request checks the grant and the
+//! user's current membership and session again.
+
+use super::ctx::{Config, Ctx};
+use super::error::{ApiError, ApiResult, Validation};
+use super::guard;
+use super::respond;
+use crate::domain::audit::AuditAction;
+use crate::domain::crypto;
+use crate::domain::handoff::{self, Grant, ReturnPath, GRANT_COOKIE, GRANT_TTL_SECS};
+use crate::domain::names::TenantName;
+use crate::store::audit::{self, Event};
+use crate::store::grants::{self, NewCode};
+use crate::store::{members, tenants};
+use serde_json::json;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use worker::{Env, Request, Response, Url};
+
+/// Grants are signed with a key of their own, derived from `JWT_SECRET`.
+fn grant_key(config: &Config) -> Vec<u8> {
+    crypto::hmac_sha256_hex(&config.jwt_secret, b"rooom grant key v1").into_bytes()
+}
+
+/// `{tenant, return}` → `{location}`: where the browser goes next, on the tenant host.
+/// Only a signed-in session may ask, and only for a tenant it belongs to.
+pub async fn issue(mut ctx: Ctx) -> ApiResult<Response> {
+    let (user_id, session_id) = guard::session_caller(&ctx).await?;
+    let body = ctx.json().await?;
+    let mut v = Validation::default();
+    let tenant = v.check(
+        "tenant",
+        body.required("tenant").and_then(TenantName::parse),
+    );
+    let back = v.check(
+        "return",
+        body.required("return").and_then(ReturnPath::parse),
+    );
+    v.finish()?;
+    let (Some(tenant), Some(back)) = (tenant, back) else {
+        unreachable!("validation passed")
+    };
+    let db = ctx.db()?;
+    let row = tenants::member_tenant(&db, &user_id, tenant.as_str())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (code, digest) = handoff::new_code();
+    let new = NewCode {
+        digest: &digest,
+        user_id: &user_id,
+        session_id: &session_id,
+        tenant_id: &row.id,
+        return_path: back.as_str(),
+        now: ctx.now,
+    };
+    grants::insert(&db, &new).await?;
+    let event = Event {
+        tenant_id: &row.id,
+        actor_id: Some(&user_id),
+        action: AuditAction::GrantIssued,
+        target: back.as_str(),
+        details: json!({}),
+        ip: &ctx.client_ip,
+        now: ctx.now,
+    };
+    audit::record(&db, &event).await?;
+    let mut location = parse_url(&format!("{}_/grant", ctx.config.tenant_url(&row.slug)))?;
+    location.query_pairs_mut().append_pair("code", &code);
+    respond::json(201, &json!({"location": location.as_str()}))
+}
+
+/// `/_/grant?code=…` on the tenant host: one use, this tenant only, within a minute, and
+/// the user must still be a member with a live session. Then the cookie, and back to
+/// the page (the path stored with the code, not one from this request).
+pub async fn exchange(
+    req: &Request,
+    env: &Env,
+    config: &Config,
+    tenant_id: &str,
+    tenant_url: &str,
+) -> ApiResult<Response> {
+    let now = worker::Date::now().as_millis() as i64;
+    let code = super::ctx::query_param(req, "code").unwrap_or_default();
+    let db = env.d1("DB")?;
+    let traded = match code.len() {
+        1..=128 => grants::trade(&db, &handoff::code_digest(&code), tenant_id, now).await?,
+        _ => None,
+    };
+    let Some(traded) = traded else {
+        return expired_link();
+    };
+    if members::role_with_live_session(&db, tenant_id, &traded.user_id, &traded.session_id, now)
+        .await?
+        .is_none()
+    {
+        return expired_link();
+    }
+    let grant = handoff::issue_grant(
+        &grant_key(config),
+        &traded.user_id,
+        &traded.session_id,
+        tenant_id,
+        now,
+    );
+    let mut response = Response::empty()?.with_status(302);
+    let headers = response.headers_mut();
+    headers.set(
+        "location",
+        &format!("{}{}", tenant_url.trim_end_matches('/'), traded.return_path),
+    )?;
+    headers.set(
+        "set-cookie",
+        &format!("{GRANT_COOKIE}={grant}; Path=/; Max-Age={GRANT_TTL_SECS}; HttpOnly; Secure; SameSite=Lax"),
+    )?;
+    private_headers(&mut response)?;
+    Ok(response)
+}
+
+fn expired_link() -> ApiResult<Response> {
+    let html = "<!doctype html><meta charset=utf-8><title>Link expired</title>\
+                <h1>This sign-in link has expired</h1><p>Links like this work once, for a minute. \
+                Go back to the page and open it again.</p>";
+    let mut response = Response::from_html(html)?.with_status(400);
+    private_headers(&mut response)?;
+    Ok(response)
+}
+
+/// Nothing of a private room may be kept by a shared cache or leak through `Referer`.
+pub fn private_headers(response: &mut Response) -> ApiResult<()> {
+    let headers = response.headers_mut();
+    headers.set("cache-control", "private, no-store")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    headers.set("vary", "Cookie")?;
+    Ok(())
+}
+
+/// The request's grant for this tenant, if it still holds: signature, expiry, tenant,
+/// and — on every request — membership and a live session, so removal bites at once.
+pub async fn check(
+    req: &Request,
+    env: &Env,
+    config: &Config,
+    tenant_id: &str,
+    now: i64,
+) -> ApiResult<Option<Grant>> {
+    let header = req.headers().get("cookie")?.unwrap_or_default();
+    let presented = header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == GRANT_COOKIE).then_some(value)
+    });
+    let Some(grant) = presented
+        .and_then(|token| handoff::verify_grant(&grant_key(config), token, tenant_id, now))
+    else {
+        return Ok(None);
+    };
+    let db = env.d1("DB")?;
+    let role =
+        members::role_with_live_session(&db, tenant_id, &grant.user_id, &grant.session_id, now)
+            .await?;
+    Ok(role.map(|_| grant))
+}
+
+thread_local! {
+    /// Grant and room pairs already in the log from this isolate: the log keeps one read
+    /// per grant and room (its `once_key`), and this spares the write on later views.
+    static LOGGED: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// Notes a private room read through a grant, once per grant and room.
+pub async fn log_read(
+    env: &Env,
+    tenant_id: &str,
+    room_slug: &str,
+    grant: &Grant,
+    ip: &str,
+    now: i64,
+) -> ApiResult<()> {
+    let once = format!("read:{}:{tenant_id}:{room_slug}", grant.grant_id);
+    if LOGGED.with(|seen| seen.borrow().contains(&once)) {
+        return Ok(());
+    }
+    let db = env.d1("DB")?;
+    let event = Event {
+        tenant_id,
+        actor_id: Some(&grant.user_id),
+        action: AuditAction::PrivateRoomRead,
+        target: room_slug,
+        details: json!({"grant": grant.grant_id}),
+        ip,
+        now,
+    };
+    audit::append_once(&db, &event, Some(&once))?.run().await?;
+    LOGGED.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if seen.len() > 10_000 {
+            seen.clear();
+        }
+        seen.insert(once);
+    });
+    Ok(())
+}
+
+/// A private room without a (valid) grant: off to the app to sign in, with the path to
+/// come back to. The app builds the way back from the tenant's own origin.
+pub fn to_sign_in(req: &Request, config: &Config, tenant: &str) -> ApiResult<Response> {
+    let url = req.url()?;
+    let mut back = url.path().to_string();
+    if let Some(query) = url.query() {
+        back = format!("{back}?{query}");
+    }
+    let mut location = parse_url(&format!("{}/grant", config.app_origin()))?;
+    location
+        .query_pairs_mut()
+        .append_pair("tenant", tenant)
+        .append_pair("return", &back);
+    let mut response = Response::empty()?.with_status(302);
+    response.headers_mut().set("location", location.as_str())?;
+    private_headers(&mut response)?;
+    Ok(response)
+}
+
+/// URLs built from configuration; a failure means APP_HOST or USER_DOMAIN is broken.
+fn parse_url(text: &str) -> ApiResult<Url> {
+    Url::parse(text).map_err(|e| ApiError::internal(format!("bad configured URL {text}: {e}")))
+}

@@ -1,0 +1,223 @@
+//! Members of a tenant (`/tenants/{t}/members`): who belongs, in which role. The rules
+//! are `Role::may_change` (domain::access): managers and admins manage only the roles
+//! below their own, and the one owner is never added, changed or removed here.
+
+use super::ctx::Ctx;
+use super::error::{ApiError, ApiResult, Validation};
+use super::respond;
+use super::tenancy::{access, Access};
+use crate::domain::access::{Action, MemberRefusal, Role};
+use crate::domain::audit::AuditAction;
+use crate::domain::clock::rfc3339;
+use crate::domain::names::TenantName;
+use crate::store::members::{self, MemberRow};
+use crate::store::{audit, db, messages, users};
+use serde_json::{json, Value};
+use worker::Response;
+
+fn member_json(m: &MemberRow) -> Value {
+    json!({
+        "username": m.username, "display_name": m.display_name, "role": m.role,
+        "created_at": rfc3339(m.created_at),
+    })
+}
+
+fn refused(why: MemberRefusal) -> ApiError {
+    match why {
+        MemberRefusal::CannotManage => {
+            ApiError::forbidden("FORBIDDEN", "Your role here does not manage members")
+        }
+        MemberRefusal::NotBelow => {
+            ApiError::forbidden("FORBIDDEN", "You can only manage roles below your own")
+        }
+        MemberRefusal::OwnerFixed => ApiError::forbidden(
+            "OWNER_FIXED",
+            "A tenant has exactly one owner, who cannot be added, changed or removed",
+        ),
+    }
+}
+
+fn role_of(m: &MemberRow) -> ApiResult<Role> {
+    Role::parse(&m.role).map_err(|_| ApiError::internal("membership without a known role"))
+}
+
+/// Validates a `role` field; "owner" parses here and is refused by the rules.
+fn wanted_role(v: &mut Validation, text: Result<&str, &'static str>) -> Option<Role> {
+    v.check("role", text.and_then(Role::parse))
+}
+
+/// The member named by the path, or 404 when there is none.
+async fn target(ctx: &Ctx, a: &Access) -> ApiResult<MemberRow> {
+    let name = TenantName::parse(ctx.param(1)).map_err(|_| ApiError::not_found())?;
+    members::by_username(&ctx.db()?, &a.tenant.id, name.as_str())
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn list(ctx: Ctx) -> ApiResult<Response> {
+    let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
+    let list: Vec<Value> = members::list(&ctx.db()?, &a.tenant.id)
+        .await?
+        .iter()
+        .map(member_json)
+        .collect();
+    respond::json(200, &list)
+}
+
+/// `{username, role}`: adds an existing user, who finds a note in their inbox.
+pub async fn add(mut ctx: Ctx) -> ApiResult<Response> {
+    let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
+    let body = ctx.json().await?;
+    let mut v = Validation::default();
+    let username = v.check(
+        "username",
+        body.required("username").and_then(TenantName::parse),
+    );
+    let role = wanted_role(&mut v, body.required("role"));
+    v.finish()?;
+    let (Some(username), Some(role)) = (username, role) else {
+        unreachable!("validation passed")
+    };
+    a.role.may_change(None, Some(role)).map_err(refused)?;
+    let db = ctx.db()?;
+    // Usernames are public (they are subdomains), so naming a missing one reveals nothing.
+    let user = users::by_login(&db, username.as_str())
+        .await?
+        .filter(|u| u.username == username.as_str())
+        .ok_or_else(|| {
+            ApiError::new(422, "VALIDATION_FAILED", "Some fields are not valid")
+                .with_field("username", "is not a user of rooom")
+        })?;
+    let note = format!(
+        "{} added you to {} as {}.",
+        a.tenant.slug,
+        a.tenant.display_name,
+        role.as_str()
+    );
+    let details = json!({"role": role.as_str()});
+    let statements = vec![
+        members::insert(&db, &a.tenant.id, &user.id, role.as_str(), ctx.now)?,
+        audit::append(
+            &db,
+            &a.event(&ctx, AuditAction::MemberAdded, &user.username, details),
+        )?,
+        messages::insert(
+            &db,
+            &user.id,
+            "membership",
+            &format!("You joined {}", a.tenant.slug),
+            &note,
+            ctx.now,
+        )?,
+    ];
+    if let Err(error) = db::batch(&db, statements).await {
+        return Err(if db::is_unique_violation(&error, "memberships.") {
+            ApiError::conflict(
+                "ALREADY_MEMBER",
+                "username",
+                "is already a member; change their role instead",
+            )
+        } else {
+            error.into()
+        });
+    }
+    let added = members::by_username(&db, &a.tenant.id, &user.username)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    respond::json(201, &member_json(&added))
+}
+
+/// `{role}`: moves a member between roles below the caller's own.
+pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
+    let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
+    let member = target(&ctx, &a).await?;
+    let body = ctx.json().await?;
+    let mut v = Validation::default();
+    let role = wanted_role(&mut v, body.required("role"));
+    v.finish()?;
+    let role = role.unwrap_or(Role::Viewer);
+    let current = role_of(&member)?;
+    a.role
+        .may_change(Some(current), Some(role))
+        .map_err(refused)?;
+    let db = ctx.db()?;
+    if current != role {
+        if members::set_role(
+            &db,
+            &a.tenant.id,
+            &member.user_id,
+            current.as_str(),
+            role.as_str(),
+        )
+        .await?
+            == 0
+        {
+            return Err(ApiError::conflict(
+                "MEMBER_CHANGED",
+                "role",
+                "changed meanwhile; reload and try again",
+            ));
+        }
+        let details = json!({"from": current.as_str(), "to": role.as_str()});
+        a.record(
+            &ctx,
+            AuditAction::MemberRoleChanged,
+            &member.username,
+            details,
+        )
+        .await?;
+    }
+    let fresh = members::by_username(&db, &a.tenant.id, &member.username)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    respond::json(200, &member_json(&fresh))
+}
+
+/// Removes a member below the caller's role, or the caller themself (leaving); never
+/// the owner. Their grants on the tenant's host stop working at once.
+pub async fn remove(ctx: Ctx) -> ApiResult<Response> {
+    let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
+    let member = target(&ctx, &a).await?;
+    let current = role_of(&member)?;
+    let leaving = member.user_id == a.user_id;
+    if leaving && current == Role::Owner {
+        return Err(ApiError::conflict(
+            "OWNER_CANNOT_LEAVE",
+            "username",
+            "is the owner; a tenant always keeps its one owner",
+        ));
+    }
+    if !leaving {
+        a.role.may_change(Some(current), None).map_err(refused)?;
+    }
+    let db = ctx.db()?;
+    let details = json!({"role": current.as_str(), "left": leaving});
+    let results = db::batch_results(
+        &db,
+        vec![
+            members::remove(&db, &a.tenant.id, &member.user_id, current.as_str())?,
+            audit::append(
+                &db,
+                &a.event(&ctx, AuditAction::MemberRemoved, &member.username, details),
+            )?,
+        ],
+    )
+    .await?;
+    let removed = results
+        .first()
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    if removed == 0 {
+        return Err(ApiError::conflict(
+            "MEMBER_CHANGED",
+            "role",
+            "changed meanwhile; reload and try again",
+        ));
+    }
+    respond::no_content()
+}

@@ -1,0 +1,115 @@
+//! The audit log in D1: appending events (alone or inside another write's batch) and
+//! reading a tenant's, newest first.
+
+use super::db;
+use crate::domain::audit::{AuditAction, Cursor};
+use crate::domain::crypto;
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{D1Database, D1PreparedStatement, Result};
+
+/// One event about to be written.
+pub struct Event<'a> {
+    pub tenant_id: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub action: AuditAction,
+    pub target: &'a str,
+    pub details: Value,
+    pub ip: &'a str,
+    pub now: i64,
+}
+
+/// The statement appending `event`; the actor's username is copied in, so the log still
+/// reads right after a rename or an account deletion.
+pub fn append(db: &D1Database, event: &Event<'_>) -> Result<D1PreparedStatement> {
+    append_once(db, event, None)
+}
+
+/// Like `append`, but at most once per `once_key` (e.g. one "read" per grant and room).
+pub fn append_once(
+    db: &D1Database,
+    event: &Event<'_>,
+    once_key: Option<&str>,
+) -> Result<D1PreparedStatement> {
+    let id = crypto::uuid_v7(event.now as u64);
+    let subject = event
+        .action
+        .is_account_event()
+        .then_some(event.actor_id)
+        .flatten();
+    let details = event.details.to_string();
+    db::stmt(
+        db,
+        "INSERT OR IGNORE INTO audit_events (id, tenant_id, actor_id, actor_name, subject_id, action, target, details, ip, once_key, created_at) \
+         VALUES (?1, ?2, ?3, (SELECT username FROM users WHERE id = ?3), ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        &[
+            id.as_str().into(), event.tenant_id.into(), event.actor_id.into(), subject.into(),
+            event.action.as_str().into(), event.target.into(), details.as_str().into(), event.ip.into(),
+            once_key.into(), event.now.into(),
+        ],
+    )
+}
+
+/// Appends one event on its own.
+pub async fn record(db: &D1Database, event: &Event<'_>) -> Result<()> {
+    db::batch(db, vec![append(db, event)?]).await
+}
+
+/// Appends an account event to the user's personal tenant.
+pub fn account_event(
+    db: &D1Database,
+    user_id: &str,
+    action: AuditAction,
+    details: Value,
+    ip: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    let id = crypto::uuid_v7(now as u64);
+    let details = details.to_string();
+    db::stmt(
+        db,
+        "INSERT INTO audit_events (id, tenant_id, actor_id, actor_name, subject_id, action, target, details, ip, created_at) \
+         SELECT ?1, t.id, ?2, u.username, ?2, ?3, u.username, ?4, ?5, ?6 FROM tenants t \
+         JOIN memberships m ON m.tenant_id = t.id AND m.role = 'owner' JOIN users u ON u.id = m.user_id \
+         WHERE m.user_id = ?2 AND t.kind = 'personal'",
+        &[id.as_str().into(), user_id.into(), action.as_str().into(), details.as_str().into(), ip.into(), now.into()],
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventRow {
+    pub id: String,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub details: String,
+    pub ip: String,
+    pub created_at: i64,
+}
+
+/// A page of the tenant's events, newest first, as `viewer` may see them: account events
+/// only when they are the viewer's own.
+pub async fn page(
+    db: &D1Database,
+    tenant_id: &str,
+    viewer: &str,
+    before: Option<&Cursor>,
+    limit: usize,
+) -> Result<Vec<EventRow>> {
+    let (at, id) = before.map_or((i64::MAX, ""), |c| (c.created_at, c.id.as_str()));
+    db::all(
+        db,
+        "SELECT id, actor_name, action, target, details, ip, created_at FROM audit_events \
+         WHERE tenant_id = ?1 AND (subject_id IS NULL OR subject_id = ?2) \
+         AND (created_at < ?3 OR (created_at = ?3 AND id < ?4)) \
+         ORDER BY created_at DESC, id DESC LIMIT ?5",
+        &[
+            tenant_id.into(),
+            viewer.into(),
+            at.into(),
+            id.into(),
+            (limit as i64).into(),
+        ],
+    )
+    .await
+}
