@@ -35,11 +35,10 @@ impl ReturnPath {
         if text.len() > MAX_RETURN {
             return Err("is too long");
         }
-        if text
-            .chars()
-            .any(|c| c == '\\' || c.is_control() || c == ' ')
-        {
-            return Err("must not contain backslashes, spaces or control characters");
+        // Browsers send paths percent-encoded, so a real one is printable ASCII; anything
+        // else would also go into a `Location` header raw.
+        if text.chars().any(|c| c == '\\' || !c.is_ascii_graphic()) {
+            return Err("must be URL-encoded, without backslashes, spaces or control characters");
         }
         Ok(Self(text.to_string()))
     }
@@ -159,6 +158,11 @@ mod tests {
             "https://evil.example/",
             "javascript:alert(1)",
             "/a b",
+            "/café",
+            "/\u{a0}x",
+            "/\u{2028}x",
+            "/\u{feff}x",
+            "/\u{7f}",
             &format!("/{}", "a".repeat(2048)),
         ] {
             assert!(ReturnPath::parse(bad).is_err(), "{bad:?}");

@@ -17,11 +17,7 @@ const PER_CALL: usize = 500;
 
 pub async fn rewrap(ctx: Ctx) -> ApiResult<Response> {
     ctx.rate_limit("admin").await?;
-    let expected = ctx
-        .env
-        .secret("ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .unwrap_or_default();
+    let expected = sealed::secret(&ctx.env, "ADMIN_TOKEN");
     if expected.len() < 32 {
         return Err(ApiError::not_found());
     }

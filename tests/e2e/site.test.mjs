@@ -3,7 +3,7 @@
 // Range, HEAD, methods, security headers and the public room listing.
 
 import assert from 'node:assert/strict';
-import { test, api, register, tenant, request, PORT, describeRes } from '../lib/client.mjs';
+import { test, api, register, tenant, request, PORT, APP_ORIGIN, describeRes } from '../lib/client.mjs';
 import { assertStatus, parseCsp } from '../lib/expect.mjs';
 import { createRoom, putFile, putFileRaw, rawRequest } from '../lib/tenant-content.mjs';
 
@@ -143,9 +143,11 @@ test('private rooms are neither served nor listed, until made public', async () 
 
   for (const p of ['/rooms/hidden', '/rooms/hidden/', '/rooms/hidden/index.html', '/rooms/hidden/secret.txt']) {
     const res = await tenant(u.username, p);
-    assertStatus(res, 404, p);
+    assertStatus(res, 302, `${p}: off to sign in (docs/teams.md, the handoff)`);
     assert.doesNotMatch(res.text, /top-secret-words|Hidden Room/, p);
-    assert.equal(res.headers.get('location'), null, `${p} does not redirect (which would reveal the room)`);
+    const to = new URL(res.headers.get('location'));
+    assert.equal(`${to.origin}${to.pathname}`, `${APP_ORIGIN}/grant`, p);
+    assert.equal(to.searchParams.get('return'), p);
   }
   // Traversal out of a public room, sent byte for byte (URL parsing would resolve it).
   for (const p of ['/rooms/open/..%2Fhidden/secret.txt', '/rooms/open/%2e%2e/hidden/secret.txt', '/rooms/open/../hidden/secret.txt', '/rooms/open/./../hidden/']) {
@@ -177,8 +179,12 @@ test('a private home room hides the entrance page too', async () => {
   const u = await register();
   await putFile(u, 'home', 'hello.txt', 'hello');
   await api('PATCH', `/tenants/${u.username}/rooms/home`, { token: u.access, body: { visibility: 'private' } });
-  assertStatus(await tenant(u.username, '/'), 404);
-  assertStatus(await tenant(u.username, '/hello.txt'), 404);
+  for (const p of ['/', '/hello.txt']) {
+    const res = await tenant(u.username, p);
+    assertStatus(res, 302, `${p} needs a grant`);
+    assert.doesNotMatch(res.text, /hello/);
+    assert.match(res.headers.get('location'), /\/grant\?tenant=/);
+  }
 });
 
 test('ETag and If-None-Match: 304 without a body, and a new ETag after a change', async () => {

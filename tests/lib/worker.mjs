@@ -36,7 +36,8 @@ function tail(file, lines = 80) {
 }
 
 /**
- * Starts a Worker. `vars` override wrangler.toml and .dev.vars (e.g. {DEV_MODE: '0'}).
+ * Starts a Worker. `vars` override wrangler.toml and .dev.vars (e.g. {DEV_MODE: '0'});
+ * `stateDir` reuses a state directory (and leaves it behind) instead of a fresh one.
  * Returns {base, port, stateDir, child, stop()}; throws (after cleaning up) when the
  * Worker does not become healthy. A port found free can be taken by another process
  * before wrangler binds it, so that case is retried on a fresh port.
@@ -51,12 +52,14 @@ export async function startWorker(options) {
   }
 }
 
-async function startWorkerOnce({ vars = {}, logFile }) {
+async function startWorkerOnce({ vars = {}, logFile, stateDir: keptState }) {
   for (const [file, hint] of [[WRANGLER, 'run npm install first'], [path.join(ROOT, 'build', 'worker', 'shim.mjs'), 'build the worker first']]) {
     if (!fs.existsSync(file)) throw new Error(`${file} not found: ${hint}`);
   }
   const port = await freePort();
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rooom-e2e-'));
+  // A given state directory outlives the Worker (a later Worker reopens it); the
+  // caller removes it.
+  const stateDir = keptState ?? fs.mkdtempSync(path.join(os.tmpdir(), 'rooom-e2e-'));
   const host = `localhost:${port}`;
   let child = null;
 
@@ -70,7 +73,7 @@ async function startWorkerOnce({ vars = {}, logFile }) {
       }
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
     }
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    if (!keptState) fs.rmSync(stateDir, { recursive: true, force: true });
   };
 
   try {
