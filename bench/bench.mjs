@@ -132,7 +132,7 @@ async function startMiniflare(label, options, sharedPersist) {
 
 // Closed-loop load: CONCURRENCY loops, each with one request in flight over a
 // keep-alive connection; completions within the measuring window are counted.
-async function load(port, host, urlPath) {
+async function load(port, host, urlPath, headers = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const start = performance.now();
   const from = start + WARMUP_MS;
@@ -146,7 +146,7 @@ async function load(port, host, urlPath) {
       const t0 = performance.now();
       let status = 0;
       try {
-        status = (await request(agent, port, host, 'GET', urlPath)).status;
+        status = (await request(agent, port, host, 'GET', urlPath, { headers })).status;
       } catch (e) {
         firstBad = firstBad || e.message;
       }

@@ -1,6 +1,7 @@
-// Room, media and writer figures for bench/bench.mjs (issue 3): a public room page
-// against a trivial JS Worker serving the same bytes from the same local R2 (the
-// floor), a 1 MiB media download rate, and 16 parallel writers' throughput.
+// Room, media and writer figures for bench/bench.mjs: a public room page against a
+// trivial JS Worker serving the same bytes from the same local R2 (the floor), the same
+// page in a private room (grant check + decryption), 1 MiB download rates (media, and a
+// sealed private file), and 16 parallel writers' throughput.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
@@ -25,7 +26,7 @@ function raw(port, host, method, urlPath, body, headers = {}) {
     const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: { host, ...headers } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -51,17 +52,32 @@ async function seed(srv) {
   const media = await api('PUT', '/media/big.bin', crypto.randomBytes(MEDIA_BYTES));
   if (media.status !== 201) throw new Error(`put media: ${media.status} ${media.body}`);
   const tenant = JSON.parse((await raw(port, host, 'GET', '/api/v1/tenants', undefined, auth)).body)[0];
-  return { name, api, tenantHost: `${name}.${host}`, key: `t/${tenant.id}/r/${JSON.parse(room.body).id}/files/index.html` };
+  // The same page in a private room (sealed at rest), and a grant to read it with.
+  const secret = await api('POST', '/rooms', json({ slug: 'secret', visibility: 'private' }), { 'content-type': 'application/json' });
+  if (secret.status !== 201) throw new Error(`create private room: ${secret.status} ${secret.body}`);
+  if ((await api('PUT', '/rooms/secret/files/index.html', page())).status !== 200) throw new Error('put private index.html');
+  if ((await api('PUT', '/rooms/secret/files/big.bin', crypto.randomBytes(MEDIA_BYTES))).status !== 201) throw new Error('put private big.bin');
+  const code = await raw(port, host, 'POST', '/api/v1/grants', json({ tenant: name, return: '/rooms/secret/' }),
+    { ...auth, 'content-type': 'application/json' });
+  if (code.status !== 201) throw new Error(`grant: ${code.status} ${code.body}`);
+  const exchange = new URL(JSON.parse(code.body).location);
+  const traded = await raw(port, `${name}.${host}`, 'GET', `${exchange.pathname}${exchange.search}`);
+  const grant = /__Host-rooom_grant=([^;]+)/.exec(traded.headers?.['set-cookie']?.[0] ?? '')?.[1];
+  if (!grant) throw new Error(`grant exchange: ${traded.status}`);
+  return {
+    name, api, tenantHost: `${name}.${host}`, cookie: `__Host-rooom_grant=${grant}`,
+    key: `t/${tenant.id}/r/${JSON.parse(room.body).id}/files/index.html`,
+  };
 }
 
-async function mediaRate(srv, tenantHost, b) {
+async function mediaRate(srv, tenantHost, b, label = '1 MiB media download', urlPath = '/media/big.bin', headers = {}) {
   const t0 = performance.now();
   for (let i = 0; i < MEDIA_DOWNLOADS; i++) {
-    const res = await raw(srv.port, tenantHost, 'GET', '/media/big.bin');
-    if (res.status !== 200 || res.body.length !== MEDIA_BYTES) throw new Error(`media download: ${res.status}, ${res.body.length} B`);
+    const res = await raw(srv.port, tenantHost, 'GET', urlPath, undefined, headers);
+    if (res.status !== 200 || res.body.length !== MEDIA_BYTES) throw new Error(`${urlPath} download: ${res.status}, ${res.body.length} B`);
   }
   const s = (performance.now() - t0) / 1000;
-  b.row('1 MiB media download', `${b.num(MEDIA_DOWNLOADS / s, 1)} MiB/s`, `${MEDIA_DOWNLOADS} sequential GET /media/big.bin · ${b.num((s * 1000) / MEDIA_DOWNLOADS, 1)} ms each`);
+  b.row(label, `${b.num(MEDIA_DOWNLOADS / s, 1)} MiB/s`, `${MEDIA_DOWNLOADS} sequential GET ${urlPath} · ${b.num((s * 1000) / MEDIA_DOWNLOADS, 1)} ms each`);
 }
 
 async function writers(api, b) {
@@ -87,7 +103,12 @@ export async function roomsBench(srv, b) {
   const s = await seed(srv);
   const ours = await b.load(srv.port, s.tenantHost, '/rooms/bench/');
   b.printLoad('rooom GET /rooms/bench/', ours);
+  const sealed = await b.load(srv.port, s.tenantHost, '/rooms/secret/', { cookie: s.cookie });
+  b.printLoad('rooom GET /rooms/secret/ (private)', sealed);
+  b.row('private page / public page', b.num(sealed.rps / ours.rps, 2), 'grant check (D1) + opening the sealed page');
+  if (sealed.bad) b.failures.push(`${sealed.bad} failed private page requests`);
   await mediaRate(srv, s.tenantHost, b);
+  await mediaRate(srv, s.tenantHost, b, '1 MiB private file download', '/rooms/secret/big.bin', { cookie: s.cookie });
   await writers(s.api, b);
   return async (floorOptions) => {
     const fl = await b.startMiniflare('floor-r2', () => ({

@@ -61,7 +61,8 @@ pub async fn issue(mut ctx: Ctx) -> ApiResult<Response> {
         tenant_id: &row.id,
         actor_id: Some(&user_id),
         action: AuditAction::GrantIssued,
-        target: back.as_str(),
+        // The path only: a query string may carry what a visitor typed.
+        target: back.as_str().split(['?', '#']).next().unwrap_or("/"),
         details: json!({}),
         ip: &ctx.client_ip,
         now: ctx.now,

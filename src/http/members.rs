@@ -200,7 +200,7 @@ pub async fn remove(ctx: Ctx) -> ApiResult<Response> {
         &db,
         vec![
             members::remove(&db, &a.tenant.id, &member.user_id, current.as_str())?,
-            audit::append(
+            audit::append_if_changed(
                 &db,
                 &a.event(&ctx, AuditAction::MemberRemoved, &member.username, details),
             )?,

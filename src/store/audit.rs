@@ -25,6 +25,22 @@ pub fn append(db: &D1Database, event: &Event<'_>) -> Result<D1PreparedStatement>
     append_once(db, event, None)
 }
 
+/// Like `append`, inside a batch right after a conditional write: the event is written
+/// only if that statement changed a row (SQLite's `changes()` within the transaction).
+pub fn append_if_changed(db: &D1Database, event: &Event<'_>) -> Result<D1PreparedStatement> {
+    let id = crypto::uuid_v7(event.now as u64);
+    let details = event.details.to_string();
+    db::stmt(
+        db,
+        "INSERT INTO audit_events (id, tenant_id, actor_id, actor_name, action, target, details, ip, created_at) \
+         SELECT ?1, ?2, ?3, (SELECT username FROM users WHERE id = ?3), ?4, ?5, ?6, ?7, ?8 WHERE changes() > 0",
+        &[
+            id.as_str().into(), event.tenant_id.into(), event.actor_id.into(), event.action.as_str().into(),
+            event.target.into(), details.as_str().into(), event.ip.into(), event.now.into(),
+        ],
+    )
+}
+
 /// Like `append`, but at most once per `once_key` (e.g. one "read" per grant and room).
 pub fn append_once(
     db: &D1Database,

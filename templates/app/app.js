@@ -921,6 +921,9 @@
     h, $, api, upload, ApiError, navLink, when, notice, field, form, showError, card, page,
     confirmButton, linkButton, listLoader, needsAuth, go, render,
     user: () => state.user,
+    // Takes a token response (or null to forget the session) without leaving the page,
+    // for sign-in flows outside app.js (the /grant handoff in teams.js); then render().
+    session(tr) { if (tr) setSession(tr); else clearSession(); },
     flash: (kind, text) => { state.flash = { kind, text }; },
     route(path, view) {
       if (path instanceof RegExp) patterns.push([path, view]);
