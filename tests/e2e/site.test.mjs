@@ -152,7 +152,10 @@ test('private rooms are neither served nor listed, until made public', async () 
   // Traversal out of a public room, sent byte for byte (URL parsing would resolve it).
   for (const p of ['/rooms/open/..%2Fhidden/secret.txt', '/rooms/open/%2e%2e/hidden/secret.txt', '/rooms/open/../hidden/secret.txt', '/rooms/open/./../hidden/']) {
     const res = await rawRequest(`${u.username}.localhost:${PORT}`, p);
-    assert.equal(res.status, 404, p);
+    // workerd resolves `..` before the Worker sees the path, which then names the private
+    // room itself: sign in first, like any other way in.
+    assert.ok([302, 404].includes(res.status), `${p}: ${res.status}`);
+    if (res.status === 302) assert.match(res.headers.location ?? '', /\/grant\?tenant=/, p);
     assert.doesNotMatch(res.text, /top-secret-words|Hidden Room/, p);
   }
   const listing = await tenant(u.username, '/_/rooms.json');
@@ -172,7 +175,7 @@ test('private rooms are neither served nor listed, until made public', async () 
   assert.equal((await tenant(u.username, '/rooms/hidden/secret.txt')).text, 'top-secret-words');
   assert.ok((await tenant(u.username, '/_/rooms.json')).json.some((r) => r.slug === 'hidden'));
   await api('PATCH', `/tenants/${u.username}/rooms/hidden`, { token: u.access, body: { visibility: 'private' } });
-  assertStatus(await tenant(u.username, '/rooms/hidden/secret.txt'), 404, 'private again');
+  assertStatus(await tenant(u.username, '/rooms/hidden/secret.txt'), 302, 'private again: sign in first');
 });
 
 test('a private home room hides the entrance page too', async () => {
