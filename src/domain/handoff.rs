@@ -4,10 +4,11 @@
 //! code for a grant cookie of its own. The app's session cookie never leaves the app.
 
 use super::crypto;
+use super::token::time_options;
 use super::Invalid;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 use serde::{Deserialize, Serialize};
 
 /// The grant cookie: `__Host-` makes the browser keep it host-only, on `/`, Secure.
@@ -75,11 +76,6 @@ pub struct Grant {
     pub user_id: String,
     pub session_id: String,
     pub grant_id: String,
-}
-
-fn time_options(now_ms: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
-    let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    TimeOptions::new(Duration::zero(), move || now)
 }
 
 /// Signs a grant for one user, session and tenant. Its `typ` and `aud` differ from an

@@ -30,7 +30,7 @@ pub struct Subject {
     pub session_id: String,
 }
 
-fn time_options(now_ms: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
+pub(super) fn time_options(now_ms: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
     let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     TimeOptions::new(Duration::zero(), move || now)
 }

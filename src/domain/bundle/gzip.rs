@@ -44,32 +44,7 @@ pub(super) fn gunzip(bytes: &[u8], max: usize) -> Result<Vec<u8>, Invalid> {
     Ok(out)
 }
 
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
-
-/// CRC-32 (ISO-HDLC, as zip and gzip use it).
-pub(super) fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, &b| {
-        CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
-}
+pub(super) use crate::domain::crypto::crc32;
 
 #[cfg(test)]
 mod tests {

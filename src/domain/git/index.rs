@@ -9,32 +9,7 @@ const MAGIC: &[u8; 8] = b"\xfftOc\0\0\0\x02";
 const FANOUT_END: usize = 8 + 256 * 4;
 const LARGE: u32 = 0x8000_0000;
 
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut n = 0;
-    while n < 256 {
-        let mut c = n as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[n] = c;
-        n += 1;
-    }
-    table
-};
-
-/// CRC-32 (IEEE, as zlib computes it), which `.idx` files keep for each raw pack entry.
-pub fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, &b| {
-        CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
-}
+pub use crate::domain::crypto::crc32;
 
 /// Builds the `.idx` for a pack from `(id, offset, crc32)` of each entry; sorts `entries`.
 pub fn write_index(entries: &mut [(ObjectId, u64, u32)], pack_checksum: [u8; 20]) -> Vec<u8> {
