@@ -27,6 +27,31 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    pub const ALL: [AuditAction; 19] = {
+        use AuditAction::*;
+        [
+            SignIn,
+            SignInFailed,
+            PasswordChanged,
+            PasswordReset,
+            EmailChanged,
+            TokenCreated,
+            TokenDeleted,
+            TenantCreated,
+            TenantUpdated,
+            MemberAdded,
+            MemberRoleChanged,
+            MemberRemoved,
+            RoomCreated,
+            RoomVisibilityChanged,
+            RoomDeleted,
+            ModuleDeleted,
+            MediaDeleted,
+            GrantIssued,
+            PrivateRoomRead,
+        ]
+    };
+
     pub fn as_str(self) -> &'static str {
         use AuditAction::*;
         match self {
@@ -150,27 +175,7 @@ mod tests {
     #[test]
     fn names_are_distinct_and_account_events_are_marked() {
         use AuditAction::*;
-        let all = [
-            SignIn,
-            SignInFailed,
-            PasswordChanged,
-            PasswordReset,
-            EmailChanged,
-            TokenCreated,
-            TokenDeleted,
-            TenantCreated,
-            TenantUpdated,
-            MemberAdded,
-            MemberRoleChanged,
-            MemberRemoved,
-            RoomCreated,
-            RoomVisibilityChanged,
-            RoomDeleted,
-            ModuleDeleted,
-            MediaDeleted,
-            GrantIssued,
-            PrivateRoomRead,
-        ];
+        let all = AuditAction::ALL;
         let names: std::collections::HashSet<_> = all.iter().map(|a| a.as_str()).collect();
         assert_eq!(names.len(), all.len());
         assert!(SignIn.is_account_event() && TokenDeleted.is_account_event());

@@ -4,11 +4,7 @@
 //! code for a grant cookie of its own. The app's session cookie never leaves the app.
 
 use super::crypto;
-use super::token::time_options;
 use super::Invalid;
-use chrono::Duration;
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 use serde::{Deserialize, Serialize};
 
 /// The grant cookie: `__Host-` makes the browser keep it host-only, on `/`, Secure.
@@ -87,40 +83,26 @@ pub fn issue_grant(
     tenant_id: &str,
     now_ms: i64,
 ) -> String {
-    let claims = Claims::new(GrantClaims {
+    let claims = GrantClaims {
         sub: user_id.into(),
         sid: session_id.into(),
         tid: tenant_id.into(),
         gid: crypto::uuid_v7(now_ms as u64),
         aud: GRANT_AUDIENCE.into(),
         typ: GRANT_TYPE.into(),
-    })
-    .set_duration_and_issuance(&time_options(now_ms), Duration::seconds(GRANT_TTL_SECS));
-    Hs256
-        .token(
-            &Header::empty().with_token_type("JWT"),
-            &claims,
-            &Hs256Key::new(secret),
-        )
-        .expect("HS256 signing cannot fail")
+    };
+    super::token::sign(secret, claims, GRANT_TTL_SECS, now_ms)
 }
 
 /// Verifies a grant for the tenant whose host it was presented to; a grant of any
 /// other tenant is refused.
 pub fn verify_grant(secret: &[u8], token: &str, tenant_id: &str, now_ms: i64) -> Option<Grant> {
-    let untrusted = UntrustedToken::new(token).ok()?;
-    let token = Hs256
-        .validator::<GrantClaims>(&Hs256Key::new(secret))
-        .validate(&untrusted)
-        .ok()?;
-    let claims = token.claims();
-    claims.validate_expiration(&time_options(now_ms)).ok()?;
-    let c = &claims.custom;
+    let c: GrantClaims = super::token::verify(secret, token, now_ms)?;
     let fits = c.aud == GRANT_AUDIENCE && c.typ == GRANT_TYPE && c.tid == tenant_id;
-    fits.then(|| Grant {
-        user_id: c.sub.clone(),
-        session_id: c.sid.clone(),
-        grant_id: c.gid.clone(),
+    fits.then_some(Grant {
+        user_id: c.sub,
+        session_id: c.sid,
+        grant_id: c.gid,
     })
 }
 

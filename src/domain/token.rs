@@ -5,6 +5,7 @@ use super::crypto;
 use chrono::{DateTime, Duration, Utc};
 use jwt_compact::alg::{Hs256, Hs256Key};
 use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Lifetime of an access token, in seconds.
@@ -30,20 +31,15 @@ pub struct Subject {
     pub session_id: String,
 }
 
-pub(super) fn time_options(now_ms: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
+fn time_options(now_ms: i64) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
     let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     TimeOptions::new(Duration::zero(), move || now)
 }
 
-/// Signs an access token (HS256) for a session.
-pub fn issue_access(secret: &[u8], user_id: &str, session_id: &str, now_ms: i64) -> String {
-    let claims = Claims::new(AccessClaims {
-        sub: user_id.into(),
-        sid: session_id.into(),
-        aud: AUDIENCE.into(),
-        typ: ACCESS_TYPE.into(),
-    })
-    .set_duration_and_issuance(&time_options(now_ms), Duration::seconds(ACCESS_TTL_SECS));
+/// Signs `claims` (HS256) for `ttl_secs` from `now_ms`: every JWT the platform hands out.
+pub(super) fn sign<C: Serialize>(secret: &[u8], claims: C, ttl_secs: i64, now_ms: i64) -> String {
+    let claims = Claims::new(claims)
+        .set_duration_and_issuance(&time_options(now_ms), Duration::seconds(ttl_secs));
     Hs256
         .token(
             &Header::empty().with_token_type("JWT"),
@@ -53,20 +49,40 @@ pub fn issue_access(secret: &[u8], user_id: &str, session_id: &str, now_ms: i64)
         .expect("HS256 signing cannot fail")
 }
 
-/// Verifies an access token: the algorithm is pinned to HS256 (so `none` and every
-/// other `alg` are refused), then the signature, `exp`, `aud` and `typ`.
-pub fn verify_access(secret: &[u8], token: &str, now_ms: i64) -> Option<Subject> {
+/// The claims of a token signed by `sign` that has not expired. The algorithm is pinned
+/// to HS256, so `none` and every other `alg` are refused; callers check `aud`/`typ`.
+pub(super) fn verify<C: DeserializeOwned + Clone>(
+    secret: &[u8],
+    token: &str,
+    now_ms: i64,
+) -> Option<C> {
     let untrusted = UntrustedToken::new(token).ok()?;
     let token = Hs256
-        .validator::<AccessClaims>(&Hs256Key::new(secret))
+        .validator::<C>(&Hs256Key::new(secret))
         .validate(&untrusted)
         .ok()?;
     let claims = token.claims();
     claims.validate_expiration(&time_options(now_ms)).ok()?;
-    let custom = &claims.custom;
-    (custom.aud == AUDIENCE && custom.typ == ACCESS_TYPE).then(|| Subject {
-        user_id: custom.sub.clone(),
-        session_id: custom.sid.clone(),
+    Some(claims.custom.clone())
+}
+
+/// Signs an access token (HS256) for a session.
+pub fn issue_access(secret: &[u8], user_id: &str, session_id: &str, now_ms: i64) -> String {
+    let claims = AccessClaims {
+        sub: user_id.into(),
+        sid: session_id.into(),
+        aud: AUDIENCE.into(),
+        typ: ACCESS_TYPE.into(),
+    };
+    sign(secret, claims, ACCESS_TTL_SECS, now_ms)
+}
+
+/// Verifies an access token: signature, `exp`, then `aud` and `typ`.
+pub fn verify_access(secret: &[u8], token: &str, now_ms: i64) -> Option<Subject> {
+    let custom: AccessClaims = verify(secret, token, now_ms)?;
+    (custom.aud == AUDIENCE && custom.typ == ACCESS_TYPE).then_some(Subject {
+        user_id: custom.sub,
+        session_id: custom.sid,
     })
 }
 

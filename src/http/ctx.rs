@@ -22,12 +22,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(env: &Env) -> ApiResult<Self> {
-        let text = |name: &str| -> Option<String> {
-            env.secret(name)
-                .map(|s| s.to_string())
-                .or_else(|_| env.var(name).map(|v| v.to_string()))
-                .ok()
-        };
+        let text = |name: &str| crate::store::env_text(env, name);
         let jwt_secret = text("JWT_SECRET").unwrap_or_default();
         if jwt_secret.len() < 32 {
             return Err(ApiError::internal(
@@ -120,11 +115,7 @@ impl Ctx {
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
-        let header = self.header("cookie")?;
-        header.split(';').find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then(|| value.to_string())
-        })
+        cookie_value(&self.header("cookie")?, name).map(str::to_string)
     }
 
     /// Reads a JSON object body of at most 64 KiB, stopping early on bigger ones.
@@ -225,6 +216,14 @@ impl Ctx {
             Err(ApiError::rate_limited(60))
         }
     }
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then_some(value)
+    })
 }
 
 /// A query-string parameter of `req`, decoded.

@@ -148,10 +148,7 @@ pub async fn check(
     now: i64,
 ) -> ApiResult<Option<Grant>> {
     let header = req.headers().get("cookie")?.unwrap_or_default();
-    let presented = header.split(';').find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
-        (key == GRANT_COOKIE).then_some(value)
-    });
+    let presented = super::ctx::cookie_value(&header, GRANT_COOKIE);
     let Some(grant) = presented
         .and_then(|token| handoff::verify_grant(&grant_key(config), token, tenant_id, now))
     else {
@@ -193,7 +190,7 @@ pub async fn log_read(
         ip,
         now,
     };
-    audit::append_once(&db, &event, Some(&once))?.run().await?;
+    audit::append_once(&db, &event, &once)?.run().await?;
     LOGGED.with(|seen| {
         let mut seen = seen.borrow_mut();
         if seen.len() > 10_000 {

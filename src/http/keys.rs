@@ -17,7 +17,7 @@ const PER_CALL: usize = 500;
 
 pub async fn rewrap(ctx: Ctx) -> ApiResult<Response> {
     ctx.rate_limit("admin").await?;
-    let expected = sealed::secret(&ctx.env, "ADMIN_TOKEN");
+    let expected = crate::store::env_text(&ctx.env, "ADMIN_TOKEN").unwrap_or_default();
     if expected.len() < 32 {
         return Err(ApiError::not_found());
     }

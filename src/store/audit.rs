@@ -22,30 +22,29 @@ pub struct Event<'a> {
 /// The statement appending `event`; the actor's username is copied in, so the log still
 /// reads right after a rename or an account deletion.
 pub fn append(db: &D1Database, event: &Event<'_>) -> Result<D1PreparedStatement> {
-    append_once(db, event, None)
+    insert(db, event, None, false)
 }
 
 /// Like `append`, inside a batch right after a conditional write: the event is written
 /// only if that statement changed a row (SQLite's `changes()` within the transaction).
 pub fn append_if_changed(db: &D1Database, event: &Event<'_>) -> Result<D1PreparedStatement> {
-    let id = crypto::uuid_v7(event.now as u64);
-    let details = event.details.to_string();
-    db::stmt(
-        db,
-        "INSERT INTO audit_events (id, tenant_id, actor_id, actor_name, action, target, details, ip, created_at) \
-         SELECT ?1, ?2, ?3, (SELECT username FROM users WHERE id = ?3), ?4, ?5, ?6, ?7, ?8 WHERE changes() > 0",
-        &[
-            id.as_str().into(), event.tenant_id.into(), event.actor_id.into(), event.action.as_str().into(),
-            event.target.into(), details.as_str().into(), event.ip.into(), event.now.into(),
-        ],
-    )
+    insert(db, event, None, true)
 }
 
 /// Like `append`, but at most once per `once_key` (e.g. one "read" per grant and room).
 pub fn append_once(
     db: &D1Database,
     event: &Event<'_>,
+    once_key: &str,
+) -> Result<D1PreparedStatement> {
+    insert(db, event, Some(once_key), false)
+}
+
+fn insert(
+    db: &D1Database,
+    event: &Event<'_>,
     once_key: Option<&str>,
+    only_if_changed: bool,
 ) -> Result<D1PreparedStatement> {
     let id = crypto::uuid_v7(event.now as u64);
     let subject = event
@@ -57,11 +56,12 @@ pub fn append_once(
     db::stmt(
         db,
         "INSERT OR IGNORE INTO audit_events (id, tenant_id, actor_id, actor_name, subject_id, action, target, details, ip, once_key, created_at) \
-         VALUES (?1, ?2, ?3, (SELECT username FROM users WHERE id = ?3), ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         SELECT ?1, ?2, ?3, (SELECT username FROM users WHERE id = ?3), ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+         WHERE ?11 = 0 OR changes() > 0",
         &[
             id.as_str().into(), event.tenant_id.into(), event.actor_id.into(), subject.into(),
             event.action.as_str().into(), event.target.into(), details.as_str().into(), event.ip.into(),
-            once_key.into(), event.now.into(),
+            once_key.into(), event.now.into(), i64::from(only_if_changed).into(),
         ],
     )
 }

@@ -22,3 +22,11 @@ pub mod throttle;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+
+/// A Worker secret, or a var of that name (`--var` locally); `None` when neither is set.
+pub fn env_text(env: &worker::Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}

@@ -13,20 +13,10 @@ use worker::{ByteStream, D1Database, Data, Env, FixedLengthStream, HttpMetadata,
 
 /// `MASTER_KEY` and, during a rotation, the `MASTER_KEY_PREVIOUS` secrets it replaces.
 pub fn keyring(env: &Env) -> Result<Keyring> {
-    let (current, previous) = (
-        secret(env, "MASTER_KEY"),
-        secret(env, "MASTER_KEY_PREVIOUS"),
-    );
+    let text = |name| super::env_text(env, name).unwrap_or_default();
+    let (current, previous) = (text("MASTER_KEY"), text("MASTER_KEY_PREVIOUS"));
     Keyring::new(&current, &previous)
         .map_err(|why| worker::Error::RustError(format!("MASTER_KEY {why}")))
-}
-
-/// A secret (or, locally, a var of that name); empty when there is none.
-pub fn secret(env: &Env, name: &str) -> String {
-    env.secret(name)
-        .map(|s| s.to_string())
-        .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .unwrap_or_default()
 }
 
 /// The room's wrapped data key, if it ever had one.

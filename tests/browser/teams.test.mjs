@@ -10,11 +10,10 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../lib/browser.mjs';
 import { test, register, tenantUrl, request, api, otpCode, APP_ORIGIN, uniqueName } from '../lib/client.mjs';
 import { createRoom, putFile } from '../lib/tenant-content.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../.artifacts/', import.meta.url));
 
 let browser;
@@ -28,11 +27,7 @@ let secret;
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   alice = await register({ display_name: 'Alice' });
   bob = await register({ display_name: 'Bob' });
   roomTitle = `The Vault ${alice.username}`;
