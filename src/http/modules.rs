@@ -20,10 +20,11 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use worker::Response;
 
-/// An upload is unpacked in memory: bound what one request may hold.
+/// An upload is unpacked in memory, and a Worker isolate has 128 MB: the upload, a
+/// .tar.gz's inflated tar and the unpacked files must fit together, with room to spare.
 const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
 const MAX_FILES: usize = 1000;
-const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;
+const MAX_UNPACKED_BYTES: u64 = 25 * 1024 * 1024;
 
 /// A module and its ready versions, as the API and `/_/modules.json` show them.
 pub fn module_json(
@@ -217,7 +218,7 @@ pub async fn publish(mut ctx: Ctx) -> ApiResult<Response> {
         let limits = Limits {
             files: MAX_FILES,
             total_bytes: MAX_UNPACKED_BYTES,
-            file_bytes: a.plan.file_bytes,
+            file_bytes: a.plan.file_bytes.min(MAX_UNPACKED_BYTES),
         };
         bundle::unpack(&upload, &limits).map_err(|why| invalid("body", why))?
     };
