@@ -54,6 +54,11 @@ pub fn unpack(bytes: &[u8], limits: &Limits) -> Result<Vec<(FilePath, Vec<u8>)>,
     Ok(strip_top_directory(out.files))
 }
 
+/// Inflates a gzip body (as git sends large requests) into at most `max` bytes.
+pub fn gunzip(bytes: &[u8], max: usize) -> Result<Vec<u8>, Invalid> {
+    gzip::gunzip(bytes, max)
+}
+
 fn is_tar(bytes: &[u8]) -> bool {
     bytes.get(257..262) == Some(b"ustar")
 }

@@ -16,6 +16,11 @@ pub fn room_file_key(tenant_id: &str, room_id: &str, path: &str) -> String {
     format!("t/{tenant_id}/r/{room_id}/files/{path}")
 }
 
+/// A pack of the room's git objects (DESIGN §4): immutable, named by its checksum.
+pub fn room_git_key(tenant_id: &str, room_id: &str, name: &str) -> String {
+    format!("t/{tenant_id}/r/{room_id}/git/{name}")
+}
+
 /// A room's temporary file (`tmp/{path}`), removed by the room's alarm after its TTL.
 pub fn room_tmp_key(tenant_id: &str, room_id: &str, path: &str) -> String {
     format!("t/{tenant_id}/r/{room_id}/tmp/{path}")

@@ -101,7 +101,9 @@ pub async fn put(ctx: Ctx) -> ApiResult<Response> {
         headers: &headers,
         payload: body_payload(&ctx, size),
     };
-    let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
+    let mut room_ctx = a.room_ctx(&room, ctx.now);
+    room_ctx.message = super::history::commit_message(&ctx)?;
+    let answer = room::call(&ctx.env, &room_ctx, call).await?;
     respond::relay(answer).await
 }
 
@@ -121,6 +123,8 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
         headers: &headers,
         payload: Payload::None,
     };
-    let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
+    let mut room_ctx = a.room_ctx(&room, ctx.now);
+    room_ctx.message = super::history::commit_message(&ctx)?;
+    let answer = room::call(&ctx.env, &room_ctx, call).await?;
     respond::relay(answer).await
 }

@@ -46,6 +46,7 @@ fn invalid(index: usize, why: &str) -> ApiError {
 pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Write).await?;
     let room = a.room(&ctx, 1).await?;
+    let message = super::history::commit_message(&ctx)?;
     let body = ctx.json().await?;
     let Some(wanted) = body.get("modules").and_then(Value::as_array).cloned() else {
         return Err(
@@ -108,7 +109,9 @@ pub async fn install(mut ctx: Ctx) -> ApiResult<Response> {
         payload: Payload::Bytes(bytes),
         ..Call::new(Method::Put, "file")
     };
-    let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
+    let mut room_ctx = a.room_ctx(&room, ctx.now);
+    room_ctx.message = Some(message.unwrap_or_else(|| "Install modules".into()));
+    let answer = room::call(&ctx.env, &room_ctx, call).await?;
     respond::relay(answer).await?;
     respond::json(200, &lock)
 }

@@ -19,9 +19,13 @@ mod error;
 #[cfg(target_arch = "wasm32")]
 mod files;
 #[cfg(target_arch = "wasm32")]
+mod git_http;
+#[cfg(target_arch = "wasm32")]
 mod grants;
 #[cfg(target_arch = "wasm32")]
 mod guard;
+#[cfg(target_arch = "wasm32")]
+mod history;
 #[cfg(target_arch = "wasm32")]
 mod installs;
 #[cfg(target_arch = "wasm32")]
@@ -126,6 +130,11 @@ mod entry {
         match host::classify(host, &config.app_host, &config.user_domain) {
             HostPlane::App => {}
             HostPlane::Tenant(name) => {
+                let path = req.path();
+                if let Some((slug, rest)) = git_http::git_path(&path) {
+                    let served = git_http::serve(req, &env, &name, slug, rest).await;
+                    return (Plane::Tenant, served);
+                }
                 return (Plane::Tenant, site::serve(&req, &env, &config, &name).await);
             }
             HostPlane::Unknown => return (Plane::Tenant, site::not_found_page()),
@@ -219,6 +228,10 @@ mod entry {
             DeleteTmp => room_data::delete_tmp(ctx).await,
             ListInstalled => installs::list(ctx).await,
             InstallModules => installs::install(ctx).await,
+            History => history::history(ctx).await,
+            ListSnapshots => history::snapshots(ctx).await,
+            CreateSnapshot => history::snapshot(ctx).await,
+            Restore => history::restore(ctx).await,
             ListModules => modules::list(ctx).await,
             CreateModule => modules::create(ctx).await,
             GetModule => modules::get(ctx).await,

@@ -128,7 +128,16 @@ pub async fn relay(mut answer: Response) -> ApiResult<Response> {
         "QUOTA_EXCEEDED",
         "PAYLOAD_TOO_LARGE",
         "MALFORMED_JSON",
+        "VALIDATION_FAILED",
+        "EMPTY_ROOM",
     ];
+    // The object names the field as `field: why`.
+    if code == "VALIDATION_FAILED" && status == 422 {
+        if let Some((field, why)) = message.split_once(": ") {
+            let error = ApiError::new(422, "VALIDATION_FAILED", format!("{field} {why}"));
+            return Err(error.with_field(field, why));
+        }
+    }
     match KNOWN.iter().find(|known| **known == code) {
         Some(code) if status < 500 => Err(ApiError::new(status, code, message)),
         Some(code) if status == 507 => Err(ApiError::new(status, code, message)),

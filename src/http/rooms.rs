@@ -21,7 +21,7 @@ use worker::{Method, Response};
 pub fn room_json(ctx: &Ctx, tenant_slug: &str, r: &RoomRow) -> Value {
     json!({
         "id": r.id, "slug": r.slug, "title": r.title, "visibility": r.visibility,
-        "head": {"version": r.version}, "size": r.bytes, "files": r.files,
+        "head": {"version": r.version, "commit": r.head_commit}, "size": r.bytes, "files": r.files,
         "created_at": rfc3339(r.created_at), "updated_at": rfc3339(r.updated_at),
         "url": format!("{}rooms/{}/", ctx.config.tenant_url(tenant_slug), r.slug),
     })
@@ -119,6 +119,9 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         Err(error) => return Err(error.into()),
     }
     site_cache::forget(&a.tenant.slug);
+    // The room's repository starts now, its first commit by its creator.
+    let head = Call::new(Method::Get, "head");
+    room::call(&ctx.env, &a.room_ctx_for(&id, ctx.now), head).await?;
     let details = json!({"visibility": visibility.as_str()});
     a.record(&ctx, AuditAction::RoomCreated, slug.as_str(), details)
         .await?;

@@ -176,6 +176,9 @@ async fn room_path(
     if is_reserved_folder(file.first_segment()) {
         return room_data(req, env, site, &file, view).await;
     }
+    if let Some(ts) = snapshot_ts(file.as_str()) {
+        return snapshot_page(env, site, ts, view).await;
+    }
     let key = tree::room_file_key(&site.tenant_id, room, file.as_str());
     let spec = Serve {
         key: &key,
@@ -230,6 +233,7 @@ async fn room_data(
         plan: String::new(),
         user: String::new(),
         now: 0,
+        message: None,
     };
     let call = Call {
         args: &[("key", rest)],
@@ -364,4 +368,61 @@ pub fn not_found_page() -> ApiResult<Response> {
     let html = "<!doctype html><meta charset=utf-8><title>Not found</title>\
                 <h1>Not found</h1><p>There is nothing at this address.</p>";
     Ok(Response::from_html(html)?.with_status(404))
+}
+
+/// `snap-<ts>.html` at the top of a room: its page as it was at Unix second `ts`.
+fn snapshot_ts(path: &str) -> Option<i64> {
+    let digits = path.strip_prefix("snap-")?.strip_suffix(".html")?;
+    if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A snapshot page, read from the room's history. One that is over a minute in the
+/// past never changes, so public ones are cached for good.
+async fn snapshot_page(
+    env: &Env,
+    site: &SiteRow,
+    ts: i64,
+    view: &RoomView<'_>,
+) -> ApiResult<Option<Response>> {
+    let now = worker::Date::now().as_millis() as i64;
+    let ctx = RoomCtx {
+        tenant: site.tenant_id.clone(),
+        room: room_id(site).to_string(),
+        plan: String::new(),
+        user: String::new(),
+        now,
+        message: None,
+    };
+    let ts_text = ts.to_string();
+    let call = Call {
+        args: &[("ts", ts_text.as_str()), ("path", "index.html")],
+        ..Call::new(Method::Get, "snap")
+    };
+    let mut answer = room::call(env, &ctx, call).await?;
+    if answer.status_code() == 404 {
+        return Ok(None);
+    }
+    if answer.status_code() != 200 {
+        let text = answer.text().await?;
+        return Err(super::error::ApiError::internal(format!(
+            "snapshot: {text}"
+        )));
+    }
+    let commit = answer.headers().get("x-commit")?.unwrap_or_default();
+    let bytes = answer.bytes().await?;
+    let settled = ts.saturating_mul(1000) < now - 60_000;
+    let cache_control = match view.data_key {
+        Some(_) => PRIVATE,
+        None if settled => IMMUTABLE,
+        None => REVALIDATE,
+    };
+    let mut response = Response::from_bytes(bytes)?;
+    let headers = response.headers_mut();
+    headers.set("content-type", "text/html; charset=utf-8")?;
+    headers.set("cache-control", cache_control)?;
+    headers.set("etag", &format!("\"{commit}\""))?;
+    Ok(Some(response))
 }

@@ -124,12 +124,18 @@ impl Access {
 
     /// What the room's Durable Object needs to know about a call.
     pub fn room_ctx(&self, room: &RoomRow, now: i64) -> RoomCtx {
+        self.room_ctx_for(&room.id, now)
+    }
+
+    /// The same, by the room's id.
+    pub fn room_ctx_for(&self, room_id: &str, now: i64) -> RoomCtx {
         RoomCtx {
             tenant: self.tenant.id.clone(),
-            room: room.id.clone(),
+            room: room_id.to_string(),
             plan: self.plan.name.to_string(),
             user: self.user_id.clone(),
             now,
+            message: None,
         }
     }
 }

@@ -36,9 +36,16 @@ struct Version {
     version: i64,
 }
 
-/// The room's version; on first use, records which room this is and rebuilds the file
-/// index from R2, which holds the room's current files (written there at creation).
+/// The room's version, once its file index and repository are set up.
 pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
+    let version = ensure_index(room, ctx).await?;
+    super::git::ensure_repo(&super::git::Repo::new(room, ctx)).await?;
+    Ok(version)
+}
+
+/// On first use, records which room this is and rebuilds the file index from R2,
+/// which holds the room's current files (written there at creation).
+async fn ensure_index(room: &Room, ctx: &RoomCtx) -> Result<i64> {
     let sql = room.state.storage().sql();
     let head = || -> Result<Option<i64>> {
         Ok(sql
@@ -101,7 +108,7 @@ pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
     Ok(0)
 }
 
-pub(super) fn bump(room: &Room) -> Result<i64> {
+pub(crate) fn bump(room: &Room) -> Result<i64> {
     let sql = room.state.storage().sql();
     sql.exec("UPDATE head SET version = version + 1 WHERE id = 1", None)?;
     let mut rows = sql
@@ -133,7 +140,10 @@ pub(super) async fn list(room: &Room, ctx: &RoomCtx) -> Result<Response> {
 
 pub(super) async fn head(room: &Room, ctx: &RoomCtx) -> Result<Response> {
     let version = ensure_head(room, ctx).await?;
-    Response::from_json(&json!({ "version": version }))
+    let commit = super::git::Repo::new(room, ctx)
+        .main()?
+        .map(|id| id.to_hex());
+    Response::from_json(&json!({ "version": version, "commit": commit }))
 }
 
 /// A write's size (`x-size`) and the tenant's plan, or the refusal to answer with.
@@ -208,6 +218,15 @@ pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) ->
             return Err(error);
         }
     };
+    let repo = super::git::Repo::new(room, ctx);
+    let committed = super::git::commit_file(&repo, &key, path, size as u64).await;
+    let prepared = match committed {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            usage::release_for_room(&db, &ctx.tenant, &ctx.room, delta.negate(), ctx.now).await?;
+            return Err(error);
+        }
+    };
     let row = FileRow {
         path: path.into(),
         size,
@@ -215,11 +234,14 @@ pub(super) async fn put(room: &Room, ctx: &RoomCtx, path: &str, req: Request) ->
         content_type: content_type.into(),
         updated_at: ctx.now,
     };
+    // The index and `main` move together: no await from here on.
+    prepared.apply(&repo)?;
     room.state.storage().sql().exec(
         "INSERT OR REPLACE INTO files (path, size, etag, content_type, updated_at) VALUES (?, ?, ?, ?, ?)",
         vec![row.path.as_str().into(), row.size.into(), row.etag.as_str().into(), content_type.into(), row.updated_at.into()],
     )?;
     bump(room)?;
+    repo.announce().await?;
     let body = row.to_json();
     Ok(Response::from_json(&body)?.with_status(if current.is_some() { 200 } else { 201 }))
 }
@@ -259,11 +281,19 @@ pub(super) async fn delete(
             "The file has changed since you read it (If-Match)",
         );
     }
+    let repo = super::git::Repo::new(room, ctx);
+    let message = ctx
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("Delete {path}"));
+    let change = super::git::Change::Delete(path.to_string());
+    let prepared = super::git::commit_change(&repo, vec![change], Vec::new(), &message).await?;
     r2::delete(
         &room.env,
         &tree::room_file_key(&ctx.tenant, &ctx.room, path),
     )
     .await?;
+    prepared.apply(&repo)?;
     room.state
         .storage()
         .sql()
@@ -275,6 +305,7 @@ pub(super) async fn delete(
     let db = room.env.d1("DB")?;
     usage::release_for_room(&db, &ctx.tenant, &ctx.room, delta, ctx.now).await?;
     bump(room)?;
+    repo.announce().await?;
     Ok(Response::empty()?.with_status(204))
 }
 

@@ -9,7 +9,8 @@
 //! the other side. Answers use the API's error shape, so the Worker can pass them on.
 
 mod data;
-mod files;
+pub(crate) mod files;
+mod git;
 mod privacy;
 
 use crate::domain::envelope::DataKey;
@@ -35,7 +36,7 @@ pub struct Room {
 impl DurableObject for Room {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        for statement in SCHEMA {
+        for statement in SCHEMA.iter().chain(git::SCHEMA) {
             // A failure here surfaces on the first query instead.
             let _ = sql.exec(statement, None);
         }
@@ -47,7 +48,7 @@ impl DurableObject for Room {
         }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
         let op = url.path().trim_start_matches('/').to_string();
         let arg = |name: &str| {
@@ -89,6 +90,39 @@ impl DurableObject for Room {
             (Method::Put, "visibility") => {
                 let _turn = self.writing.lock().await;
                 privacy::set_visibility(self, &ctx, &arg("to").unwrap_or_default()).await
+            }
+            (Method::Get, "git-refs") => {
+                match crate::domain::git::protocol::Service::from_name(
+                    &arg("service").unwrap_or_default(),
+                ) {
+                    Some(service) => git::advertise(self, &ctx, service).await,
+                    None => refuse(400, "BAD_REQUEST", "unknown git service"),
+                }
+            }
+            (Method::Post, "git-upload") => {
+                let body = req.bytes().await?;
+                git::upload_pack(self, &ctx, body).await
+            }
+            (Method::Post, "git-receive") => {
+                let body = req.bytes().await?;
+                let _turn = self.writing.lock().await;
+                git::receive_pack(self, &ctx, body).await
+            }
+            (Method::Get, "history") => {
+                let limit = arg("limit").and_then(|l| l.parse().ok()).unwrap_or(50);
+                git::history(self, &ctx, limit, arg("before")).await
+            }
+            (Method::Get | Method::Post, "snapshots") => {
+                let _turn = self.writing.lock().await;
+                git::snapshots(self, &ctx, req).await
+            }
+            (Method::Post, "restore") => {
+                let _turn = self.writing.lock().await;
+                git::restore(self, &ctx, req).await
+            }
+            (Method::Get, "snap") => {
+                let ts = arg("ts").and_then(|t| t.parse().ok()).unwrap_or(i64::MIN);
+                git::snap_file(self, &ctx, ts, &arg("path").unwrap_or_default()).await
             }
             (Method::Delete, "room") => {
                 let _turn = self.writing.lock().await;

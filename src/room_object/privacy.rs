@@ -229,6 +229,20 @@ pub(super) async fn set_visibility(room: &Room, ctx: &RoomCtx, to: &str) -> Resu
             }
         }
     }
+    // The room's git packs hold the same content, so they follow the files.
+    let packs = sql
+        .exec("SELECT name AS path FROM git_packs", None)?
+        .to_array::<Indexed>()?;
+    for pack in packs {
+        let key = tree::room_git_key(&ctx.tenant, &ctx.room, &pack.path);
+        let to_key = private.then_some(&*data_key);
+        if convert(room, ctx, &key, to_key, Some(&data_key))
+            .await?
+            .is_some()
+        {
+            converted += 1;
+        }
+    }
     if !private {
         *room.sealing.borrow_mut() = Some(None);
         set("public").await?;

@@ -13,6 +13,9 @@ pub struct RoomCtx {
     pub plan: String,
     pub user: String,
     pub now: i64,
+    /// The commit message for a change to the room's files (`X-Commit-Message`).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// A request body for the room object: a stream of known length, or bytes.

@@ -20,10 +20,13 @@ pub struct RoomRow {
     /// The wrapped data key of a room that is (or was) private.
     #[serde(default)]
     pub data_key: Option<String>,
+    /// The commit `main` points at, as the room's object last announced it.
+    #[serde(default)]
+    pub head_commit: Option<String>,
 }
 
 const COLUMNS: &str =
-    "id, tenant_id, slug, title, visibility, bytes, files, version, created_at, updated_at, data_key";
+    "id, tenant_id, slug, title, visibility, bytes, files, version, created_at, updated_at, data_key, head_commit";
 
 pub async fn by_slug(db: &D1Database, tenant_id: &str, slug: &str) -> Result<Option<RoomRow>> {
     let sql = format!("SELECT {COLUMNS} FROM rooms WHERE tenant_id = ?1 AND slug = ?2");

@@ -185,6 +185,7 @@ pub async fn discard(env: &Env, tenant_id: &str, room_ids: &[String]) -> Result<
             plan: String::new(),
             user: String::new(),
             now: 0,
+            message: None,
         };
         room::call(env, &ctx, Call::new(Method::Delete, "room")).await?;
     }

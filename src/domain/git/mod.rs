@@ -126,6 +126,7 @@ mod tests {
 }
 pub mod commit;
 pub mod delta;
+pub mod entry;
 pub mod flat_tree;
 pub mod index;
 pub mod object;
@@ -134,4 +135,6 @@ pub mod pktline;
 pub mod protocol;
 pub mod receive;
 pub mod refname;
+pub mod stored_pack;
 pub mod upload;
+pub mod walk;

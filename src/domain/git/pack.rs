@@ -348,6 +348,27 @@ impl Resolver<'_> {
     }
 }
 
+/// An entry's header: type number in bits 4-6 of the first byte, then the inflated size,
+/// four bits first and seven per byte after, little-endian with continuation bits.
+fn type_and_size(type_number: u8, size: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(10);
+    let mut size = size;
+    let mut byte = (type_number << 4) | (size & 15) as u8;
+    size >>= 4;
+    while size != 0 {
+        out.push(byte | 0x80);
+        byte = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    out.push(byte);
+    out
+}
+
+/// The header of a full (undeltified) entry of `size` inflated bytes.
+pub fn entry_header(kind: Kind, size: u64) -> Vec<u8> {
+    type_and_size(kind.pack_type(), size)
+}
+
 /// Writes a version 2 pack entry by entry, so a response can stream it through side-band
 /// without holding the whole pack.
 pub struct PackWriter {
@@ -395,17 +416,16 @@ impl PackWriter {
         self.emit(OFS_DELTA, delta.len(), &encoded, delta)
     }
 
+    /// Appends an entry already encoded (header and zlib data), as copied verbatim from a
+    /// stored pack into an upload-pack response: no inflating and recompressing.
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.offset += bytes.len() as u64;
+    }
+
     fn emit(&mut self, kind: u8, size: usize, base: &[u8], data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(data.len() / 2 + 32);
-        let mut size = size as u64;
-        let mut byte = (kind << 4) | (size & 15) as u8;
-        size >>= 4;
-        while size != 0 {
-            out.push(byte | 0x80);
-            byte = (size & 0x7f) as u8;
-            size >>= 7;
-        }
-        out.push(byte);
+        let mut out = type_and_size(kind, size as u64);
+        out.reserve(data.len() / 2 + 32);
         out.extend_from_slice(base);
         out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec_zlib(
             data,
@@ -733,6 +753,34 @@ mod tests {
     fn regenerate_written_pack() {
         std::fs::write("tests/fixtures/git/written.pack", sample_pack()).unwrap();
         std::fs::write("tests/fixtures/git/delta.pack", delta_pack().0).unwrap();
+    }
+
+    #[test]
+    fn entry_headers_carry_type_and_size() {
+        assert_eq!(entry_header(Kind::Blob, 15), [0x3f]);
+        assert_eq!(entry_header(Kind::Commit, 0), [0x10]);
+        assert_eq!(entry_header(Kind::Blob, 16), [0xb0, 0x01]);
+        assert_eq!(entry_header(Kind::Tag, 2047), [0xcf, 0x7f]);
+        assert_eq!(entry_header(Kind::Tree, 2048), [0xa0, 0x80, 0x01]);
+        let big = entry_header(Kind::Blob, u64::MAX);
+        assert_eq!((big.len(), big[0], big[9]), (10, 0xbf, 0x0f));
+        assert_eq!(WRITTEN_PACK[12], entry_header(Kind::Blob, 15)[0]);
+    }
+
+    #[test]
+    fn raw_entries_are_copied_verbatim() {
+        let (commit_id, _, start) = GIT_OBJECTS[0];
+        let copied = &OFS_PACK[start as usize..GIT_OBJECTS[1].2 as usize];
+        let (mut writer, mut pack) = PackWriter::new(2);
+        pack.extend_from_slice(&writer.entry(Kind::Blob, b"first"));
+        let at = writer.offset();
+        writer.raw(copied);
+        pack.extend_from_slice(copied);
+        assert_eq!(writer.offset(), at + copied.len() as u64);
+        pack.extend_from_slice(&writer.finish());
+        let parsed = parse(&pack, &Limits::default()).unwrap();
+        assert_eq!(parsed.objects[1].id, id(commit_id));
+        assert_eq!(parsed.objects[1].offset, at);
     }
 
     #[test]
