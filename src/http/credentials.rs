@@ -57,7 +57,7 @@ pub async fn check_password(
 
 /// Counts a failure on every counter, each by compare-and-swap: one read and one batch
 /// per round, retrying only the counters another request changed in between.
-async fn reserve_attempt(
+pub async fn reserve_attempt(
     db: &D1Database,
     counters: [(&str, &throttle::Policy); 2],
     now: i64,

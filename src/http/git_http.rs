@@ -11,7 +11,7 @@ use crate::domain::access::{Action, Role};
 use crate::domain::bundle;
 use crate::domain::git::protocol::Service;
 use crate::domain::names::TenantName;
-use crate::domain::token;
+use crate::domain::{throttle, token};
 use crate::store::room::{self, Call, Payload, RoomCtx};
 use crate::store::{rooms, tenants, tokens};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -19,7 +19,7 @@ use base64::Engine;
 use worker::{Env, Method, Request, Response};
 
 /// The largest request body: a push's pack, or a fetch's list of haves.
-const MAX_BODY: usize = 32 << 20;
+const MAX_BODY: usize = crate::domain::git::pack::MAX_PUSH_BYTES;
 
 /// `(slug, rest)` of `/rooms/<slug>.git/<rest>`.
 pub fn git_path(path: &str) -> Option<(&str, &str)> {
@@ -70,10 +70,10 @@ pub async fn serve(
                     tenant_id: pat.tenant_id,
                     room_id: pat.room_id,
                 },
-                None => return ask_for_credentials(),
+                None => return refuse_token(&req, &db, now).await,
             }
         }
-        Some(_) => return ask_for_credentials(),
+        Some(_) => return refuse_token(&req, &db, now).await,
     };
     let site = rooms::site(&db, tenant.as_str(), slug).await?;
     let found = site.and_then(|s| Some((s.tenant_id, s.room_id?, s.visibility?)));
@@ -160,20 +160,32 @@ async fn forward(
             .get("content-length")?
             .and_then(|l| l.parse::<usize>().ok());
         if declared.is_some_and(|l| l > MAX_BODY) {
-            return text(413, "The push is larger than 32 MiB");
+            return text(413, "The push is larger than 16 MiB");
         }
-        let mut body = req.bytes().await?;
-        if body.len() > MAX_BODY {
-            return text(413, "The push is larger than 32 MiB");
-        }
-        if body.starts_with(&[0x1f, 0x8b]) {
-            body = match bundle::gunzip(&body, MAX_BODY) {
-                Ok(inflated) => inflated,
+        // Only fetches arrive gzipped, and they are small: inflate those here. Pushes
+        // stream on to the room's object, which stops reading past the limit, so no
+        // copy of a large pack sits in this isolate.
+        let gzipped = req
+            .headers()
+            .get("content-encoding")?
+            .is_some_and(|e| e.eq_ignore_ascii_case("gzip"));
+        let payload = if gzipped {
+            let body = req.bytes().await?;
+            if body.len() > MAX_BODY {
+                return text(413, "The request is larger than 16 MiB");
+            }
+            match bundle::gunzip(&body, MAX_BODY) {
+                Ok(inflated) => Payload::Bytes(inflated),
                 Err(why) => return text(400, &format!("The request body {why}")),
-            };
-        }
+            }
+        } else {
+            match req.inner().body() {
+                Some(stream) => Payload::Chunked(stream),
+                None => Payload::Bytes(Vec::new()),
+            }
+        };
         let call = Call {
-            payload: Payload::Bytes(body),
+            payload,
             ..Call::new(Method::Post, op)
         };
         room::call(env, &ctx, call).await?
@@ -201,6 +213,19 @@ fn basic_token(req: &Request) -> Option<String> {
     let decoded = String::from_utf8(B64.decode(encoded).ok()?).ok()?;
     let (_, secret) = decoded.split_once(':')?;
     Some(secret.to_string()).filter(|s| !s.is_empty())
+}
+
+/// A wrong token: counted against the client's address like a wrong password, so
+/// guessing is throttled (429) long before it could matter.
+async fn refuse_token(req: &Request, db: &worker::D1Database, now: i64) -> ApiResult<Response> {
+    let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_default();
+    let (git, any) = (format!("git:{ip}"), format!("ip:{ip}"));
+    let counters = [
+        (git.as_str(), &throttle::PER_IP),
+        (any.as_str(), &throttle::PER_IP),
+    ];
+    super::credentials::reserve_attempt(db, counters, now).await?;
+    ask_for_credentials()
 }
 
 fn ask_for_credentials() -> ApiResult<Response> {

@@ -176,9 +176,6 @@ async fn room_path(
     if is_reserved_folder(file.first_segment()) {
         return room_data(req, env, site, &file, view).await;
     }
-    if let Some(ts) = snapshot_ts(file.as_str()) {
-        return snapshot_page(env, site, ts, view).await;
-    }
     let key = tree::room_file_key(&site.tenant_id, room, file.as_str());
     let spec = Serve {
         key: &key,
@@ -190,6 +187,10 @@ async fn room_path(
     };
     if let Some(response) = content::object(req, env, &spec, 200).await? {
         return Ok(Some(response));
+    }
+    // A room's own file of that name wins; otherwise `snap-<ts>.html` is its history.
+    if let Some(ts) = snapshot_ts(file.as_str()) {
+        return snapshot_page(env, site, ts, view).await;
     }
     // `/rooms/x/docs` where `docs/index.html` exists: the folder, with its slash.
     if !rest.is_empty() && !rest.ends_with('/') {

@@ -37,7 +37,7 @@ struct Version {
 }
 
 /// The room's version, once its file index and repository are set up.
-pub(super) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
+pub(crate) async fn ensure_head(room: &Room, ctx: &RoomCtx) -> Result<i64> {
     let version = ensure_index(room, ctx).await?;
     super::git::ensure_repo(&super::git::Repo::new(room, ctx)).await?;
     Ok(version)
@@ -332,7 +332,7 @@ pub(super) async fn purge(room: &Room, ctx: &RoomCtx) -> Result<Response> {
     storage.delete_alarm().await?;
     storage.delete_all().await?;
     let sql = storage.sql();
-    for statement in SCHEMA {
+    for statement in SCHEMA.iter().chain(super::git::SCHEMA) {
         sql.exec(statement, None)?;
     }
     Ok(Response::empty()?.with_status(204))

@@ -100,11 +100,15 @@ impl DurableObject for Room {
                 }
             }
             (Method::Post, "git-upload") => {
-                let body = req.bytes().await?;
+                let Some(body) = bounded_body(&mut req).await? else {
+                    return refuse(413, "PAYLOAD_TOO_LARGE", "over 16 MiB");
+                };
                 git::upload_pack(self, &ctx, body).await
             }
             (Method::Post, "git-receive") => {
-                let body = req.bytes().await?;
+                let Some(body) = bounded_body(&mut req).await? else {
+                    return refuse(413, "PAYLOAD_TOO_LARGE", "The push is larger than 16 MiB");
+                };
                 let _turn = self.writing.lock().await;
                 git::receive_pack(self, &ctx, body).await
             }
@@ -147,6 +151,22 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tmp (path TEXT PRIMARY KEY, size INTEGER NOT NULL, etag TEXT NOT NULL, content_type TEXT NOT NULL, expires_at INTEGER NOT NULL)",
 ];
+
+/// A git request body, read until it passes the push limit (then `None`).
+async fn bounded_body(req: &mut Request) -> Result<Option<Vec<u8>>> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Some(body));
+    };
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > crate::domain::git::pack::MAX_PUSH_BYTES {
+            return Ok(None);
+        }
+    }
+    Ok(Some(body))
+}
 
 /// An answer in the API's error shape.
 pub(crate) fn refuse(status: u16, code: &str, message: &str) -> Result<Response> {

@@ -23,6 +23,8 @@ pub enum Payload {
     None,
     Bytes(Vec<u8>),
     Stream(worker::web_sys::ReadableStream, u64),
+    /// A stream of unknown length (git sends large pushes chunked); the object bounds it.
+    Chunked(worker::web_sys::ReadableStream),
 }
 
 pub struct Call<'a> {
@@ -68,6 +70,9 @@ pub async fn call(env: &Env, ctx: &RoomCtx, call: Call<'_>) -> Result<Response> 
         Payload::Stream(stream, size) => {
             headers.set("x-size", &size.to_string())?;
             headers.set("content-length", &size.to_string())?;
+            init.with_body(Some(stream.into()));
+        }
+        Payload::Chunked(stream) => {
             init.with_body(Some(stream.into()));
         }
     }

@@ -793,7 +793,7 @@ test('garbage and broken packs sent to receive-pack: git\'s unpack error or a 4x
     ['a pack with corrupt entries', receivePackBody(update, corruptBody), {}, 'unpack'],
     ['a truncated pack', receivePackBody(update, goodPack.subarray(0, goodPack.length - 30)), {}, 'unpack'],
     ['a commit without its tree (connectivity)', receivePackBody(update, commitOnly), {}, 'refused'],
-    ['a pack body over 32 MiB', receivePackBody(update, Buffer.concat([packHeader(1), randomBytes(33 * 1024 * 1024)])), {}, 'unpack'],
+    ['a pack body over 16 MiB', receivePackBody(update, Buffer.concat([packHeader(1), randomBytes(17 * 1024 * 1024)])), {}, 'unpack'],
   ];
   for (const [name, body, headers, expect] of cases) {
     await t.test(name, async () => {

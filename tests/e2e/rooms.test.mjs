@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { test, api, register, tenant, tenantUrl, describeRes } from '../lib/client.mjs';
 import { assertStatus, assertError, assertValidation, assertId, assertTime, assertUnauthenticated } from '../lib/expect.mjs';
 import {
-  roomApi, createRoom, getTenant, getRoom, listFiles, putFile, putFileOk, getFile, putTmp, usage, roomKeys, tenantKeys, totalSize,
-} from '../lib/rooms.mjs';
+  roomApi, createRoom, getTenant, getRoom, listFiles, putFile, putFileOk, getFile, putTmp, usage, roomKeys, tenantKeys, totalSize, packKeys } from '../lib/rooms.mjs';
 
 test('a new room has the documented shape, a starter page, and is listed and served', async () => {
   const u = await register();
@@ -201,6 +200,7 @@ test('deleting a room removes its files, temporary files and R2 objects and give
   assertStatus(await putTmp(u.access, t, 'gone', 'scratch.json', '{"x":1}', { ttl: 3600 }), 201);
   assertStatus(await api('PUT', roomApi(t, 'gone', '/meta/state'), { token: u.access, body: { n: 1 } }), 201);
   assert.equal(roomKeys(tenantId, room.id).length, 4, 'index, two files and a temporary file in R2');
+  assert.equal(packKeys(tenantId, room.id).length, 3, 'a git pack per commit: creation and two writes');
   const during = await usage(u.access, t);
   assert.equal(during.files, before.files + 4);
   assert.equal(during.rooms, before.rooms + 1);
@@ -210,6 +210,7 @@ test('deleting a room removes its files, temporary files and R2 objects and give
   assertStatus(res, 204);
   assert.equal(res.body.length, 0);
   assert.deepEqual(roomKeys(tenantId, room.id), [], 'no R2 object of the room is left');
+  assert.deepEqual(packKeys(tenantId, room.id), [], 'nor any of its git packs');
   const after = await usage(u.access, t);
   assert.deepEqual({ bytes: after.bytes, files: after.files, rooms: after.rooms }, { bytes: before.bytes, files: before.files, rooms: before.rooms });
   assertError(await api('GET', roomApi(t, 'gone'), { token: u.access }), 404, 'NOT_FOUND');

@@ -180,14 +180,22 @@ export function putSized(rawPath, size, { token, ip } = {}) {
   });
 }
 
-/** Every R2 key of one tenant (by id). */
+/** A room's git packs (`…/git/pack-*.pack`): history, not content; the git tests check them. */
+const isPack = (k) => /^t\/[^/]+\/r\/[^/]+\/git\//.test(k);
+
+/** Every R2 content key of one tenant (by id): files, pages, media, modules; not git packs. */
 export function tenantKeys(tenantId) {
-  return r2Keys().filter((k) => k.startsWith(`t/${tenantId}/`)).sort();
+  return r2Keys().filter((k) => k.startsWith(`t/${tenantId}/`) && !isPack(k)).sort();
 }
 
-/** Every R2 key of one room (by ids). */
+/** Every R2 content key of one room (by ids), not its git packs. */
 export function roomKeys(tenantId, roomId) {
-  return r2Keys().filter((k) => k.startsWith(`t/${tenantId}/r/${roomId}/`)).sort();
+  return r2Keys().filter((k) => k.startsWith(`t/${tenantId}/r/${roomId}/`) && !isPack(k)).sort();
+}
+
+/** The git packs of one room (by ids). */
+export function packKeys(tenantId, roomId) {
+  return r2Keys().filter((k) => k.startsWith(`t/${tenantId}/r/${roomId}/git/`)).sort();
 }
 
 /**

@@ -50,6 +50,12 @@ impl fmt::Display for PackError {
 
 impl std::error::Error for PackError {}
 
+/// The largest request body a room takes (a push's pack). A Worker isolate has 128 MB,
+/// which must hold the pack, its inflated objects and the pack written back.
+pub const MAX_PUSH_BYTES: usize = 16 << 20;
+/// What one push may inflate to.
+pub const MAX_PUSH_INFLATED: u64 = 32 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_objects: u32,

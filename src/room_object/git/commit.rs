@@ -96,7 +96,11 @@ pub(in crate::room_object) async fn commit_file(
     let (id, pack) = super::streamed::blob_pack(repo, key, size).await?;
     let change = Change::Put(path.to_string(), id);
     let mut prepared = commit_change(repo, vec![change], Vec::new(), &message).await?;
-    if !repo.has(&id)? {
+    if repo.has(&id)? {
+        // The same bytes are stored already: the new pack would be an uncatalogued
+        // orphan, which nothing would ever convert (visibility) or delete.
+        crate::store::files::delete(&repo.room.env, &repo.key_of(&pack.name)).await?;
+    } else {
         prepared.blob_pack = Some(pack);
     }
     Ok(prepared)

@@ -2,7 +2,7 @@
 //! and restoring a past state as a new commit. Moments are looked up in the room's
 //! reflog — when `main` changed here — not in commit dates a client may have set.
 
-use super::commit::{ensure_repo, files_of, signature, tree_of};
+use super::commit::{files_of, signature, tree_of};
 use super::{materialise, Repo, MAIN};
 use crate::domain::clock::rfc3339;
 use crate::domain::git::commit::{commit_message, Commit};
@@ -39,7 +39,8 @@ pub(in crate::room_object) async fn history(
     before: Option<String>,
 ) -> Result<Response> {
     let repo = Repo::new(room, ctx);
-    ensure_repo(&repo).await?;
+    // The file index and the repository, set up on the room's first use.
+    crate::room_object::files::ensure_head(room, ctx).await?;
     let mut next = match before {
         Some(hex) => {
             let found = ObjectId::from_hex(&hex).and_then(|id| commit(&repo, &id).ok().flatten());
@@ -96,7 +97,8 @@ pub(in crate::room_object) async fn snapshots(
     mut req: Request,
 ) -> Result<Response> {
     let repo = Repo::new(room, ctx);
-    ensure_repo(&repo).await?;
+    // The file index and the repository, set up on the room's first use.
+    crate::room_object::files::ensure_head(room, ctx).await?;
     if req.method() == worker::Method::Get {
         let rows = repo
             .sql()
@@ -142,7 +144,8 @@ pub(in crate::room_object) async fn snap_file(
     path: &str,
 ) -> Result<Response> {
     let repo = Repo::new(room, ctx);
-    ensure_repo(&repo).await?;
+    // The file index and the repository, set up on the room's first use.
+    crate::room_object::files::ensure_head(room, ctx).await?;
     let Some(at) = main_at(&repo, ts.saturating_mul(1000).saturating_add(999))? else {
         return refuse(404, "NOT_FOUND", "The room had no files then");
     };
@@ -169,7 +172,8 @@ pub(in crate::room_object) async fn restore(
     mut req: Request,
 ) -> Result<Response> {
     let repo = Repo::new(room, ctx);
-    ensure_repo(&repo).await?;
+    // The file index and the repository, set up on the room's first use.
+    crate::room_object::files::ensure_head(room, ctx).await?;
     let body: Value = req.json().await.unwrap_or(Value::Null);
     let target = match (body["commit"].as_str(), body["ts"].as_i64()) {
         (Some(hex), None) => {
@@ -212,7 +216,11 @@ pub(in crate::room_object) async fn restore(
     let id = hash_object(Kind::Commit, &bytes);
     let plan = match materialise::plan(&repo, (id, tree), &|_| None, &|_| None, true).await {
         Ok(Ok(plan)) => plan,
-        Ok(Err(why)) => return refuse(507, "QUOTA_EXCEEDED", &why),
+        Ok(Err(why)) if why.contains("quota") => return refuse(507, "QUOTA_EXCEEDED", &why),
+        Ok(Err(why)) => {
+            let message = format!("commit: that state cannot be a live room ({why})");
+            return refuse(422, "VALIDATION_FAILED", &message);
+        }
         Err(e) => return Err(e),
     };
     let pack = repo.write_pack(&[(id, Kind::Commit, &bytes)]).await?;

@@ -11,6 +11,7 @@ use crate::domain::git::object::Mode;
 use crate::domain::git::ObjectId;
 use crate::domain::path::FilePath;
 use crate::domain::plan;
+use crate::domain::room::is_reserved_folder;
 use crate::domain::tree;
 use crate::store::usage::{self, Delta};
 use crate::store::{files as r2, sealed};
@@ -65,6 +66,11 @@ pub(super) async fn plan(
             _ => return Ok(Err(format!("{path}: submodules are not supported"))),
         }
         match FilePath::parse(path) {
+            Ok(parsed) if is_reserved_folder(parsed.first_segment()) => {
+                return Ok(Err(format!(
+                    "{path}: tmp/ and meta/ hold room data, not files"
+                )))
+            }
             Ok(parsed) if parsed.as_str() == path => {}
             Ok(_) => return Ok(Err(format!("{path}: file names must be in Unicode NFC"))),
             Err(why) => return Ok(Err(format!("path not allowed in a room: {path} {why}"))),

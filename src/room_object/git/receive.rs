@@ -5,11 +5,10 @@
 //! lands before or is refused). The new objects go to R2 as one pack of full objects,
 //! then the refs move together, then a new `main` is copied out to the live files.
 
-use super::commit::ensure_repo;
 use super::{materialise, Repo, MAIN};
 use crate::domain::git::commit::Commit;
 use crate::domain::git::object::parse_tree;
-use crate::domain::git::pack::{parse_pack, Limits, ParsedPack};
+use crate::domain::git::pack::{parse_pack, Limits, ParsedPack, MAX_PUSH_INFLATED};
 use crate::domain::git::protocol::{
     parse_receive_request, report_status, wrap_sideband, RefUpdate,
 };
@@ -19,12 +18,12 @@ use crate::domain::git::{Kind, ObjectId};
 use std::collections::HashMap;
 use worker::{Response, Result};
 
-/// What one push may unpack to (the Worker refuses bodies over 32 MiB before they get here).
+/// What one push may unpack to.
 fn limits() -> Limits {
     Limits {
         max_objects: 50_000,
-        max_object_bytes: 64 << 20,
-        max_total_inflated: 64 << 20,
+        max_object_bytes: MAX_PUSH_INFLATED as usize,
+        max_total_inflated: MAX_PUSH_INFLATED,
         max_delta_depth: 50,
     }
 }
@@ -37,7 +36,8 @@ pub(in crate::room_object) async fn receive_pack(
     body: Vec<u8>,
 ) -> Result<Response> {
     let repo = Repo::new(room, ctx);
-    ensure_repo(&repo).await?;
+    // The file index and the repository, set up on the room's first use.
+    crate::room_object::files::ensure_head(room, ctx).await?;
     let (updates, caps, pack) = match parse_receive_request(&body) {
         Ok(request) => request,
         Err(error) => return answer(Err(error.to_string()), &[], true, false),

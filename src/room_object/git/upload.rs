@@ -3,7 +3,6 @@
 //! no recompressing — read from R2 in a few ranged reads and streamed out in side-band
 //! packets while the SHA-1 trailer is computed on the way.
 
-use super::commit::ensure_repo;
 use super::{Repo, MAIN};
 use crate::domain::envelope::DataKey;
 use crate::domain::git::pack::PackWriter;
@@ -30,7 +29,8 @@ pub(in crate::room_object) async fn advertise(
     service: Service,
 ) -> Result<Response> {
     let repo = Repo::new(room, ctx);
-    ensure_repo(&repo).await?;
+    // The file index and the repository, set up on the room's first use.
+    crate::room_object::files::ensure_head(room, ctx).await?;
     let refs = repo.refs()?;
     let caps = match service {
         Service::UploadPack => UPLOAD_CAPS,
@@ -60,7 +60,8 @@ pub(in crate::room_object) async fn upload_pack(
     body: Vec<u8>,
 ) -> Result<Response> {
     let repo = Repo::new(room, ctx);
-    ensure_repo(&repo).await?;
+    // The file index and the repository, set up on the room's first use.
+    crate::room_object::files::ensure_head(room, ctx).await?;
     let content_type = Service::UploadPack.result_content_type();
     let request = match parse_upload_request(&body) {
         Ok(request) => request,
