@@ -3,10 +3,13 @@
 //
 //   node bench/bench.mjs            full run (needs build/worker/shim.mjs)
 //   node bench/bench.mjs --floor-only   only the trivial floor Worker (no build needed)
+//   node bench/bench.mjs --git-only     only the git figures (bench/git.mjs)
 //
 // Prints, from one run: the release wasm's raw and gzip size against the budget
 // (≤ 1 MiB gzip), sign-in latency against the cost of one argon2id hash (budget:
-// p50 ≤ 2× the hash), and /api/v1/health requests/s against a trivial JS Worker.
+// p50 ≤ 2× the hash), /api/v1/health requests/s against a trivial JS Worker, room
+// figures (bench/rooms.mjs) and git push/clone/fetch against `git http-backend`
+// (bench/git.mjs).
 // The Worker runs under Miniflare directly (no wrangler dev proxy), bound to
 // 127.0.0.1 with its D1/KV/R2/DO state in a fresh temporary directory that is
 // removed at the end. Exit status 1 when a budget is exceeded or a step fails.
@@ -22,6 +25,7 @@ import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 import { freePort } from '../tests/lib/worker.mjs';
 import { roomsBench } from './rooms.mjs';
+import { gitBench } from './git.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = path.join(ROOT, 'build');
@@ -40,6 +44,7 @@ const REQUEST_TIMEOUT_MS = 30000;
 const FALLBACK_COMPAT_DATE = '2025-09-01';
 
 const floorOnly = process.argv.includes('--floor-only');
+const gitOnly = process.argv.includes('--git-only');
 const failures = [];
 const cleanups = [];
 
@@ -352,16 +357,26 @@ async function main() {
     return;
   }
 
-  wasmSize();
-  out();
+  if (!gitOnly) {
+    wasmSize();
+    out();
+  }
   if (!fs.existsSync(WRANGLER_TOML)) throw new Error('wrangler.toml not found');
   const rooom = await startRooom();
   const m = await applyMigrations(rooom.mf);
   out(`worker: ${path.relative(ROOT, path.join(BUILD))}/ under Miniflare on ${rooom.host} (migrations: ${m.files} files, ${m.statements} statements)`);
   out();
+  const gitFigures = () => gitBench(rooom, { out, row, num, request, json, tmpDir }).catch((e) => {
+    out(`  FAILED: ${e.message}`);
+    failures.push(`git: ${e.message.split('\n')[0]}`);
+  });
   let ours;
   let roomFloor;
   try {
+    if (gitOnly) {
+      await gitFigures();
+      return;
+    }
     await signIn(rooom);
     out();
     out(`throughput (${CONCURRENCY} in flight, keep-alive, ${MEASURE_MS / 1000} s after ${WARMUP_MS / 1000} s warm-up)`);
@@ -376,6 +391,8 @@ async function main() {
     roomFloor = await roomsBench(rooom, {
       out, row, num, load, printLoad, startMiniflare, failures, ROOT, CONCURRENCY, MEASURE_MS, WARMUP_MS,
     });
+    out();
+    await gitFigures();
   } catch (e) {
     if (rooom.stderrTail.length) out(`  workerd stderr (tail):\n${rooom.stderrTail.join('').split('\n').slice(-15).map((l) => `    ${l}`).join('\n')}`);
     throw e;

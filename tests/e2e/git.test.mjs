@@ -236,6 +236,24 @@ test('a pushed commit of 200 files (nested, some binary) is live at once: served
 
 // ---------------------------------------------------------------- 4. pull a web edit, push on top
 
+test('a push whose pack is over 4 MiB (incompressible files, one push) is taken whole', async (t) => {
+  // wasm32 has a 32-bit usize: arithmetic on pack offsets must not wrap past 4 GiB / 4 MiB.
+  const { u, t: tn, write } = await owner();
+  const sb = gitSandbox(t);
+  const slug = 'big';
+  await createRoom(u.access, tn, { slug });
+  const dir = sb.clone(gitUrl(tn, slug, write));
+  const files = { 'media/a.bin': randomBytes(3 * 1024 * 1024), 'media/b.bin': randomBytes(3 * 1024 * 1024), 'note.txt': Buffer.from('after the big ones\n') };
+  writeFiles(dir, files);
+  const mine = commitAll(sb, dir, 'Big files');
+  sb.git(['push', 'origin', 'main'], { cwd: dir });
+
+  assert.equal(await headCommit(u.access, tn, slug), mine);
+  for (const [p, bytes] of Object.entries(files)) await assertServed(tn, slug, p, bytes);
+  const again = sb.clone(gitUrl(tn, slug, write));
+  sb.fsck(again);
+});
+
 test('git pull brings a web edit; a local commit on top pushes as a fast-forward', async (t) => {
   const { u, t: tn, write } = await owner();
   const sb = gitSandbox(t);

@@ -156,7 +156,10 @@ fn read_entry(pack: &[u8], offset: usize, limits: &Limits) -> Result<Entry, Pack
         return Err(PackError::ObjectTooLarge);
     }
     let input = &pack[pos..];
-    if size as usize > input.len().saturating_mul(MAX_INFLATE_RATIO) + 64 {
+    // In u64: on wasm32 a usize product saturates at 4 GiB and the `+ 64` wraps, which
+    // refused every object of a pack past 4 MiB as corrupt.
+    let most = (input.len() as u64).saturating_mul(MAX_INFLATE_RATIO as u64);
+    if size > most.saturating_add(64) {
         return Err(PackError::Corrupt);
     }
     let mut data = vec![0; size as usize];
