@@ -43,14 +43,7 @@ impl Prepared {
 
 /// The plaintext of a live room file, read back from R2 to become a blob.
 pub(in crate::room_object) async fn stored_blob(repo: &Repo<'_>, key: &str) -> Result<Vec<u8>> {
-    let env = &repo.room.env;
-    let object = env
-        .bucket("FILES")?
-        .get(key)
-        .execute()
-        .await?
-        .ok_or_else(|| worker::Error::RustError(format!("{key} vanished")))?;
-    let sealing = sealed::sealing(&object)?;
+    let (object, sealing) = repo.live_file(key).await?;
     let body = match object.body() {
         Some(body) => body,
         None => return Ok(Vec::new()),

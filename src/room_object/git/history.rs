@@ -38,9 +38,7 @@ pub(in crate::room_object) async fn history(
     limit: usize,
     before: Option<String>,
 ) -> Result<Response> {
-    let repo = Repo::new(room, ctx);
-    // The file index and the repository, set up on the room's first use.
-    crate::room_object::files::ensure_head(room, ctx).await?;
+    let repo = Repo::open(room, ctx).await?;
     let mut next = match before {
         Some(hex) => {
             let found = ObjectId::from_hex(&hex).and_then(|id| commit(&repo, &id).ok().flatten());
@@ -96,9 +94,7 @@ pub(in crate::room_object) async fn snapshots(
     ctx: &RoomCtx,
     mut req: Request,
 ) -> Result<Response> {
-    let repo = Repo::new(room, ctx);
-    // The file index and the repository, set up on the room's first use.
-    crate::room_object::files::ensure_head(room, ctx).await?;
+    let repo = Repo::open(room, ctx).await?;
     if req.method() == worker::Method::Get {
         let rows = repo
             .sql()
@@ -143,9 +139,7 @@ pub(in crate::room_object) async fn snap_file(
     ts: i64,
     path: &str,
 ) -> Result<Response> {
-    let repo = Repo::new(room, ctx);
-    // The file index and the repository, set up on the room's first use.
-    crate::room_object::files::ensure_head(room, ctx).await?;
+    let repo = Repo::open(room, ctx).await?;
     let Some(at) = main_at(&repo, ts.saturating_mul(1000).saturating_add(999))? else {
         return refuse(404, "NOT_FOUND", "The room had no files then");
     };
@@ -171,9 +165,7 @@ pub(in crate::room_object) async fn restore(
     ctx: &RoomCtx,
     mut req: Request,
 ) -> Result<Response> {
-    let repo = Repo::new(room, ctx);
-    // The file index and the repository, set up on the room's first use.
-    crate::room_object::files::ensure_head(room, ctx).await?;
+    let repo = Repo::open(room, ctx).await?;
     let body: Value = req.json().await.unwrap_or(Value::Null);
     let target = match (body["commit"].as_str(), body["ts"].as_i64()) {
         (Some(hex), None) => {

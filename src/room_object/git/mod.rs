@@ -84,6 +84,33 @@ impl<'a> Repo<'a> {
         Repo { room, ctx }
     }
 
+    /// The room's repository, with its file index and first commit set up on the
+    /// room's first use.
+    pub async fn open(room: &'a Room, ctx: &'a RoomCtx) -> Result<Repo<'a>> {
+        super::files::ensure_head(room, ctx).await?;
+        Ok(Repo { room, ctx })
+    }
+
+    /// A live room file's R2 object and, when sealed, its header and plain size.
+    pub async fn live_file(
+        &self,
+        key: &str,
+    ) -> Result<(
+        worker::Object,
+        Option<(crate::domain::envelope::Header, u64)>,
+    )> {
+        let object = self
+            .room
+            .env
+            .bucket("FILES")?
+            .get(key)
+            .execute()
+            .await?
+            .ok_or_else(|| worker::Error::RustError(format!("{key} vanished")))?;
+        let sealing = sealed::sealing(&object)?;
+        Ok((object, sealing))
+    }
+
     pub fn sql(&self) -> SqlStorage {
         self.room.state.storage().sql()
     }

@@ -35,9 +35,7 @@ pub(in crate::room_object) async fn receive_pack(
     ctx: &crate::store::room::RoomCtx,
     body: Vec<u8>,
 ) -> Result<Response> {
-    let repo = Repo::new(room, ctx);
-    // The file index and the repository, set up on the room's first use.
-    crate::room_object::files::ensure_head(room, ctx).await?;
+    let repo = Repo::open(room, ctx).await?;
     let (updates, caps, pack) = match parse_receive_request(&body) {
         Ok(request) => request,
         Err(error) => return answer(Err(error.to_string()), &[], true, false),

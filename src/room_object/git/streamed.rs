@@ -20,13 +20,7 @@ pub(super) async fn blob_pack(
     size: u64,
 ) -> Result<(ObjectId, NewPack)> {
     let env = &repo.room.env;
-    let object = env
-        .bucket("FILES")?
-        .get(key)
-        .execute()
-        .await?
-        .ok_or_else(|| worker::Error::RustError(format!("{key} vanished")))?;
-    let sealing = sealed::sealing(&object)?;
+    let (object, sealing) = repo.live_file(key).await?;
     let body = object
         .body()
         .ok_or_else(|| worker::Error::RustError(format!("{key} has no body")))?

@@ -28,9 +28,7 @@ pub(in crate::room_object) async fn advertise(
     ctx: &crate::store::room::RoomCtx,
     service: Service,
 ) -> Result<Response> {
-    let repo = Repo::new(room, ctx);
-    // The file index and the repository, set up on the room's first use.
-    crate::room_object::files::ensure_head(room, ctx).await?;
+    let repo = Repo::open(room, ctx).await?;
     let refs = repo.refs()?;
     let caps = match service {
         Service::UploadPack => UPLOAD_CAPS,
@@ -59,9 +57,7 @@ pub(in crate::room_object) async fn upload_pack(
     ctx: &crate::store::room::RoomCtx,
     body: Vec<u8>,
 ) -> Result<Response> {
-    let repo = Repo::new(room, ctx);
-    // The file index and the repository, set up on the room's first use.
-    crate::room_object::files::ensure_head(room, ctx).await?;
+    let repo = Repo::open(room, ctx).await?;
     let content_type = Service::UploadPack.result_content_type();
     let request = match parse_upload_request(&body) {
         Ok(request) => request,
