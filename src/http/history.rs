@@ -93,7 +93,7 @@ pub async fn snapshots(ctx: Ctx) -> ApiResult<Response> {
     let room = a.room(&ctx, 1).await?;
     let call = Call::new(Method::Get, "snapshots");
     let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
-    let relayed = relay_json(answer).await?;
+    let relayed = respond::relay_value(answer).await?;
     let list: Vec<Value> = relayed
         .as_array()
         .cloned()
@@ -121,14 +121,7 @@ pub async fn snapshot(mut ctx: Ctx) -> ApiResult<Response> {
         ..Call::new(Method::Post, "snapshots")
     };
     let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
-    if answer.status_code() == 409 {
-        return Err(ApiError::new(
-            409,
-            "EMPTY_ROOM",
-            "This room has no commits to snapshot yet",
-        ));
-    }
-    let created = relay_json(answer).await?;
+    let created = respond::relay_value(answer).await?;
     respond::json(201, &with_url(&ctx, &a.tenant.slug, &room.slug, created))
 }
 
@@ -155,17 +148,10 @@ pub async fn restore(mut ctx: Ctx) -> ApiResult<Response> {
         ..Call::new(Method::Post, "restore")
     };
     let answer = room::call(&ctx.env, &room_ctx, call).await?;
-    relay_json(answer).await?;
+    respond::relay_value(answer).await?;
     let db = ctx.db()?;
     let fresh = rooms::by_id(&db, &a.tenant.id, &room.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     respond::json(200, &room_json(&ctx, &a.tenant.slug, &fresh))
-}
-
-/// The object's JSON answer, or its refusal as the API's error.
-async fn relay_json(answer: Response) -> ApiResult<Value> {
-    let mut relayed = respond::relay(answer).await?;
-    let text = relayed.text().await?;
-    serde_json::from_str(&text).map_err(|e| ApiError::internal(e.to_string()))
 }

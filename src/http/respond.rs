@@ -101,20 +101,27 @@ pub fn new_request_id(now: i64) -> String {
 
 /// Passes on an answer of a room's Durable Object: success as a fresh response (the
 /// object's own headers are immutable), refusals as the one error type.
-pub async fn relay(mut answer: Response) -> ApiResult<Response> {
+pub async fn relay(answer: Response) -> ApiResult<Response> {
     let status = answer.status_code();
     if status == 204 {
         return no_content();
     }
+    let body = relay_value(answer).await?;
+    let mut response = json(status, &body)?;
+    if let Some(etag) = body.get("etag").and_then(|e| e.as_str()) {
+        response.headers_mut().set("etag", etag)?;
+    }
+    Ok(response)
+}
+
+/// A successful answer of a room's object as JSON, or its refusal as the error type.
+pub async fn relay_value(mut answer: Response) -> ApiResult<serde_json::Value> {
+    let status = answer.status_code();
     let text = answer.text().await?;
     let body: serde_json::Value = serde_json::from_str(&text)
         .map_err(|_| ApiError::internal(format!("room object answered {status}: {text}")))?;
     if status < 400 {
-        let mut response = json(status, &body)?;
-        if let Some(etag) = body.get("etag").and_then(|e| e.as_str()) {
-            response.headers_mut().set("etag", etag)?;
-        }
-        return Ok(response);
+        return Ok(body);
     }
     let code = body["error"]["code"].as_str().unwrap_or("");
     let message = body["error"]["message"]

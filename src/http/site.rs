@@ -164,12 +164,7 @@ async fn room_path(
     rest: &str,
     view: &RoomView<'_>,
 ) -> ApiResult<Option<Response>> {
-    let wanted = if rest.is_empty() || rest.ends_with('/') {
-        format!("{rest}index.html")
-    } else {
-        rest.to_string()
-    };
-    let Ok(file) = FilePath::from_url(&wanted) else {
+    let Some(file) = wanted_file(rest) else {
         return Ok(None);
     };
     let room = room_id(site);
@@ -279,12 +274,7 @@ async fn module_file(
     let (Some(name), Some(version), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
         return Ok(None);
     };
-    let wanted = if rest.is_empty() || rest.ends_with('/') {
-        format!("{rest}index.html")
-    } else {
-        rest.to_string()
-    };
-    let Ok(file) = FilePath::from_url(&wanted) else {
+    let Some(file) = wanted_file(rest) else {
         return Ok(None);
     };
     let db = env.d1("DB")?;
@@ -426,4 +416,14 @@ async fn snapshot_page(
     headers.set("cache-control", cache_control)?;
     headers.set("etag", &format!("\"{commit}\""))?;
     Ok(Some(response))
+}
+
+/// The file a URL path tail names: a folder (empty or ending in `/`) means its
+/// `index.html`. `None` for a path no file can have.
+fn wanted_file(rest: &str) -> Option<FilePath> {
+    if rest.is_empty() || rest.ends_with('/') {
+        FilePath::from_url(&format!("{rest}index.html")).ok()
+    } else {
+        FilePath::from_url(rest).ok()
+    }
 }

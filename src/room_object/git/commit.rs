@@ -100,7 +100,7 @@ pub(in crate::room_object) async fn commit_file(
 }
 
 /// Who the commit is by: the user, with a no-reply address under the tenant domain.
-pub(super) async fn signature(repo: &Repo<'_>) -> Result<Signature> {
+async fn signature(repo: &Repo<'_>) -> Result<Signature> {
     #[derive(Deserialize)]
     struct Name {
         username: String,
@@ -118,6 +118,25 @@ pub(super) async fn signature(repo: &Repo<'_>) -> Result<Signature> {
     let host = domain.split(':').next().unwrap_or("localhost");
     let email = format!("{name}@users.noreply.{host}");
     Ok(Signature::new(&name, &email, repo.ctx.now / 1000, 0))
+}
+
+/// A commit of `tree` on top of `parent`, by the user: its id and bytes.
+pub(super) async fn new_commit(
+    repo: &Repo<'_>,
+    tree: ObjectId,
+    parent: Option<ObjectId>,
+    message: &str,
+) -> Result<(ObjectId, Vec<u8>)> {
+    let author = signature(repo).await?;
+    let commit = Commit {
+        tree,
+        parents: parent.into_iter().collect(),
+        author: author.clone(),
+        committer: author,
+        message: commit_message(message),
+    };
+    let bytes = commit.encode();
+    Ok((hash_object(Kind::Commit, &bytes), bytes))
 }
 
 /// The flat file list of a commit's tree.
@@ -188,16 +207,7 @@ pub(in crate::room_object) async fn commit_change(
             });
         }
     }
-    let author = signature(repo).await?;
-    let commit = Commit {
-        tree: root,
-        parents: main.into_iter().collect(),
-        author: author.clone(),
-        committer: author,
-        message: commit_message(message),
-    };
-    let commit_bytes = commit.encode();
-    let commit_id = hash_object(Kind::Commit, &commit_bytes);
+    let (commit_id, commit_bytes) = new_commit(repo, root, main, message).await?;
     let mut objects: Vec<(ObjectId, Kind, &[u8])> = Vec::new();
     for blob in &blobs {
         let id = hash_object(Kind::Blob, blob);

@@ -2,11 +2,11 @@
 //! and restoring a past state as a new commit. Moments are looked up in the room's
 //! reflog — when `main` changed here — not in commit dates a client may have set.
 
-use super::commit::{files_of, signature, tree_of};
+use super::commit::{files_of, new_commit, tree_of};
 use super::{materialise, Repo, MAIN};
 use crate::domain::clock::rfc3339;
-use crate::domain::git::commit::{commit_message, Commit};
-use crate::domain::git::{hash_object, Kind, ObjectId};
+use crate::domain::git::commit::Commit;
+use crate::domain::git::{Kind, ObjectId};
 use crate::room_object::{refuse, Room};
 use crate::store::room::RoomCtx;
 use serde::Deserialize;
@@ -193,19 +193,10 @@ pub(in crate::room_object) async fn restore(
             return Response::from_json(&json!({"commit": main.to_hex(), "changed": false}));
         }
     }
-    let author = signature(&repo).await?;
     let short = &target.to_hex()[..7];
     let default = format!("Restore {short}");
     let message = ctx.message.as_deref().unwrap_or(&default);
-    let new = Commit {
-        tree,
-        parents: main.into_iter().collect(),
-        author: author.clone(),
-        committer: author,
-        message: commit_message(message),
-    };
-    let bytes = new.encode();
-    let id = hash_object(Kind::Commit, &bytes);
+    let (id, bytes) = new_commit(&repo, tree, main, message).await?;
     let plan = match materialise::plan(&repo, (id, tree), &|_| None, &|_| None, true).await {
         Ok(Ok(plan)) => plan,
         Ok(Err(why)) if why.contains("quota") => return refuse(507, "QUOTA_EXCEEDED", &why),

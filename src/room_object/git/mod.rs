@@ -145,7 +145,16 @@ impl<'a> Repo<'a> {
     }
 
     pub fn has(&self, id: &ObjectId) -> Result<bool> {
-        Ok(self.find(id)?.is_some())
+        #[derive(Deserialize)]
+        struct Found {}
+        let found = self
+            .sql()
+            .exec(
+                "SELECT 1 AS one FROM git_objects WHERE oid = ?",
+                vec![id.to_hex().into()],
+            )?
+            .to_array::<Found>()?;
+        Ok(!found.is_empty())
     }
 
     /// A commit, tree or tag from the catalog, with its bytes.

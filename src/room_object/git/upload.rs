@@ -13,7 +13,7 @@ use crate::domain::git::protocol::{
 use crate::domain::git::walk::objects_to_send;
 use crate::domain::git::{Kind, ObjectId};
 use futures_util::stream;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use worker::{Env, Response, ResponseBuilder, Result};
 
@@ -73,18 +73,21 @@ pub(in crate::room_object) async fn upload_pack(
     if !negotiation.send_pack || request.wants.is_empty() {
         return git_response(negotiation.lines, &content_type);
     }
+    // The walk looks every object up; keep where each one is, for the copy below.
+    let mut places: HashMap<ObjectId, (i64, u64, u64)> = HashMap::new();
     let mut lookup = |id: &ObjectId| -> Option<(Kind, Option<Vec<u8>>)> {
         let stored = repo.find(id).ok().flatten()?;
+        places.insert(*id, (stored.pack, stored.offset, stored.len));
         Some((stored.kind, stored.raw))
     };
     let ids = objects_to_send(&request.wants, &negotiation.common, &mut lookup)
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut located = Vec::with_capacity(ids.len());
     for id in &ids {
-        let stored = repo
-            .find(id)?
+        let place = places
+            .get(id)
             .ok_or_else(|| worker::Error::RustError(format!("object {id} is missing")))?;
-        located.push((stored.pack, stored.offset, stored.len));
+        located.push(*place);
     }
     located.sort_unstable();
     let mut parts: Vec<PackPart> = Vec::new();
