@@ -16,6 +16,11 @@ pub const CODE_TTL_MS: i64 = 60_000;
 const GRANT_AUDIENCE: &str = "rooom-grant";
 const GRANT_TYPE: &str = "grant";
 const MAX_RETURN: usize = 2048;
+/// The handoff's state cookie: its name ends with the start of the state's digest, so
+/// handoffs started in several tabs at once do not overwrite each other's state.
+pub const STATE_COOKIE_PREFIX: &str = "__Host-rooom_state_";
+/// How long a visitor may take to sign in on the app before the state is gone.
+pub const STATE_TTL_SECS: i64 = 15 * 60;
 
 /// Where on the tenant host to send the visitor back: a path, never an address. The
 /// redirect is built as the tenant's own origin followed by this path, so even a path
@@ -54,6 +59,70 @@ pub fn new_code() -> (String, String) {
 
 pub fn code_digest(code: &str) -> String {
     crypto::sha256_hex(code.as_bytes())
+}
+
+/// Ties a one-time code to the browser that set out from the tenant host (OAuth's
+/// `state`): the tenant host sets a random state in a cookie only it can set
+/// (`__Host-`), the app stores the state's digest with the code, and the exchange wants
+/// the cookie back. A code minted in someone else's browser then opens nothing here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandoffState(String);
+
+impl HandoffState {
+    pub fn new() -> Self {
+        Self(crypto::random_token())
+    }
+
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let shape = (32..=128).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !shape {
+            return Err("must be the state the tenant host gave");
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the app stores with the code.
+    pub fn digest(&self) -> String {
+        crypto::sha256_hex(self.0.as_bytes())
+    }
+}
+
+impl Default for HandoffState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The name of the cookie holding the state whose digest is `digest`.
+pub fn state_cookie(digest: &str) -> String {
+    format!("{STATE_COOKIE_PREFIX}{}", &digest[..digest.len().min(12)])
+}
+
+/// Whether a presented cookie value is the state behind `digest` (in constant time).
+pub fn state_matches(digest: &str, presented: &str) -> bool {
+    let presented = crypto::sha256_hex(presented.as_bytes());
+    !digest.is_empty() && crypto::constant_time_eq(presented.as_bytes(), digest.as_bytes())
+}
+
+/// Whether a `Set-Cookie` value (several cookies arrive joined by `, `) sets only the
+/// cookies a tenant host may set: its grant and handoff states. A segment whose text
+/// before `=` holds `;` or a space is the rest of an `Expires` date, not a cookie.
+pub fn only_tenant_cookies(set_cookie: &str) -> bool {
+    set_cookie.split(", ").all(|segment| {
+        let Some((name, _)) = segment.split_once('=') else {
+            return true;
+        };
+        name.contains([';', ' '])
+            || name == GRANT_COOKIE
+            || name.starts_with(STATE_COOKIE_PREFIX) && name.len() > STATE_COOKIE_PREFIX.len()
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +244,51 @@ mod tests {
         assert!(verify_grant(SECRET, &access, "t1", now).is_none());
         let grant = issue_grant(SECRET, "u1", "s1", "t1", now);
         assert!(super::super::token::verify_access(SECRET, &grant, now).is_none());
+    }
+
+    #[test]
+    fn a_state_matches_only_its_own_cookie() {
+        let state = HandoffState::new();
+        let digest = state.digest();
+        assert_eq!(HandoffState::parse(state.as_str()), Ok(state.clone()));
+        assert!(state_matches(&digest, state.as_str()));
+        assert!(!state_matches(&digest, HandoffState::new().as_str()));
+        assert!(!state_matches(&digest, ""));
+        assert!(
+            !state_matches("", ""),
+            "a code stored without a state opens nothing"
+        );
+        let name = state_cookie(&digest);
+        assert!(name.starts_with("__Host-") && name.len() == STATE_COOKIE_PREFIX.len() + 12);
+        assert_ne!(name, state_cookie(&HandoffState::new().digest()));
+        for bad in [
+            "",
+            "short",
+            &"a".repeat(129),
+            &format!("{}=", "a".repeat(40)),
+            &format!("{};x", "a".repeat(40)),
+        ] {
+            assert!(HandoffState::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tenant_hosts_set_only_their_own_cookies() {
+        let grant = "__Host-rooom_grant=x; Path=/; Max-Age=43200; HttpOnly; Secure; SameSite=Lax";
+        let state = "__Host-rooom_state_0123456789ab=y; Path=/; Max-Age=900; HttpOnly; Secure";
+        assert!(only_tenant_cookies(grant));
+        assert!(only_tenant_cookies(state));
+        assert!(only_tenant_cookies(&format!("{grant}, {state}")));
+        let dated = "__Host-rooom_grant=x; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/";
+        assert!(only_tenant_cookies(dated));
+        for bad in [
+            "rooom_refresh=secret; Path=/",
+            &format!("{grant}, rooom_refresh=secret; Path=/"),
+            &format!("{dated}, __Host-rooom_session=s"),
+            "__Host-rooom_state_=z",
+        ] {
+            assert!(!only_tenant_cookies(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -98,15 +98,14 @@ pub async fn serve(
         }
         return ask_for_credentials();
     };
+    // Asked whether or not the room exists, so the time taken does not tell.
+    let membership = tenants::member_tenant(&db, &user_id, tenant.as_str()).await?;
     let Some((tenant_id, room_id, _)) = found else {
         return text(404, "Repository not found");
     };
     let in_scope = token_tenant.as_ref().is_none_or(|t| *t == tenant_id)
         && token_room.as_ref().is_none_or(|r| *r == room_id);
-    let membership = match in_scope {
-        true => tenants::member_tenant(&db, &user_id, tenant.as_str()).await?,
-        false => None,
-    };
+    let membership = membership.filter(|_| in_scope);
     let role = membership
         .as_ref()
         .and_then(|m| Role::parse(m.role.as_deref().unwrap_or("")).ok());
@@ -202,7 +201,9 @@ async fn forward(
     if let Some(content_type) = content_type {
         headers.set("content-type", &content_type)?;
     }
-    headers.set("cache-control", "no-cache, max-age=0, must-revalidate")?;
+    // Answers to authenticated requests of private repositories included: no cache
+    // keeps any of them (git clients never use one).
+    headers.set("cache-control", "private, no-store")?;
     Ok(response)
 }
 

@@ -10,7 +10,9 @@ use super::guard;
 use super::respond;
 use crate::domain::audit::AuditAction;
 use crate::domain::crypto;
-use crate::domain::handoff::{self, Grant, ReturnPath, GRANT_COOKIE, GRANT_TTL_SECS};
+use crate::domain::handoff::{
+    self, Grant, HandoffState, ReturnPath, GRANT_COOKIE, GRANT_TTL_SECS, STATE_TTL_SECS,
+};
 use crate::domain::names::TenantName;
 use crate::store::audit::{self, Event};
 use crate::store::grants::{self, NewCode};
@@ -39,8 +41,12 @@ pub async fn issue(mut ctx: Ctx) -> ApiResult<Response> {
         "return",
         body.required("return").and_then(ReturnPath::parse),
     );
+    let state = v.check(
+        "state",
+        body.required("state").and_then(HandoffState::parse),
+    );
     v.finish()?;
-    let (Some(tenant), Some(back)) = (tenant, back) else {
+    let (Some(tenant), Some(back), Some(state)) = (tenant, back, state) else {
         unreachable!("validation passed")
     };
     let db = ctx.db()?;
@@ -54,6 +60,7 @@ pub async fn issue(mut ctx: Ctx) -> ApiResult<Response> {
         session_id: &session_id,
         tenant_id: &row.id,
         return_path: back.as_str(),
+        state_hash: &state.digest(),
         now: ctx.now,
     };
     grants::insert(&db, &new).await?;
@@ -73,9 +80,10 @@ pub async fn issue(mut ctx: Ctx) -> ApiResult<Response> {
     respond::json(201, &json!({"location": location.as_str()}))
 }
 
-/// `/_/grant?code=…` on the tenant host: one use, this tenant only, within a minute, and
-/// the user must still be a member with a live session. Then the cookie, and back to
-/// the page (the path stored with the code, not one from this request).
+/// `/_/grant?code=…` on the tenant host: one use, this tenant only, within a minute, in
+/// the browser that set out from here (its state cookie), and the user must still be a
+/// member with a live session. Then the cookie, and back to the page (the path stored
+/// with the code, not one from this request).
 pub async fn exchange(
     req: &Request,
     env: &Env,
@@ -93,6 +101,12 @@ pub async fn exchange(
     let Some(traded) = traded else {
         return expired_link();
     };
+    let state_cookie = handoff::state_cookie(&traded.state_hash);
+    let cookies = req.headers().get("cookie")?.unwrap_or_default();
+    let presented = super::ctx::cookie_value(&cookies, &state_cookie).unwrap_or_default();
+    if !handoff::state_matches(&traded.state_hash, presented) {
+        return expired_link();
+    }
     if members::role_with_live_session(&db, tenant_id, &traded.user_id, &traded.session_id, now)
         .await?
         .is_none()
@@ -116,14 +130,18 @@ pub async fn exchange(
         "set-cookie",
         &format!("{GRANT_COOKIE}={grant}; Path=/; Max-Age={GRANT_TTL_SECS}; HttpOnly; Secure; SameSite=Lax"),
     )?;
+    headers.append(
+        "set-cookie",
+        &format!("{state_cookie}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"),
+    )?;
     private_headers(&mut response)?;
     Ok(response)
 }
 
 fn expired_link() -> ApiResult<Response> {
     let html = "<!doctype html><meta charset=utf-8><title>Link expired</title>\
-                <h1>This sign-in link has expired</h1><p>Links like this work once, for a minute. \
-                Go back to the page and open it again.</p>";
+                <h1>This sign-in link has expired</h1><p>Links like this work once, for a minute, \
+                in the browser that opened the page. Go back to the page and open it again.</p>";
     let mut response = Response::from_html(html)?.with_status(400);
     private_headers(&mut response)?;
     Ok(response)
@@ -135,6 +153,9 @@ pub fn private_headers(response: &mut Response) -> ApiResult<()> {
     headers.set("cache-control", "private, no-store")?;
     headers.set("referrer-policy", "no-referrer")?;
     headers.set("vary", "Cookie")?;
+    // Tenant hosts are same-site with each other, so a grant cookie rides along when
+    // another tenant's page embeds this file; the browser must not hand it over.
+    headers.set("cross-origin-resource-policy", "same-origin")?;
     Ok(())
 }
 
@@ -147,6 +168,9 @@ pub async fn check(
     tenant_id: &str,
     now: i64,
 ) -> ApiResult<Option<Grant>> {
+    if embedded_elsewhere(req)? {
+        return Ok(None);
+    }
     let header = req.headers().get("cookie")?.unwrap_or_default();
     let presented = super::ctx::cookie_value(&header, GRANT_COOKIE);
     let Some(grant) = presented
@@ -159,6 +183,15 @@ pub async fn check(
         members::role_with_live_session(&db, tenant_id, &grant.user_id, &grant.session_id, now)
             .await?;
     Ok(role.map(|_| grant))
+}
+
+/// A request another site's page made (an image, a script, a fetch): a grant is for
+/// this tenant's own pages and for visits, so such requests are treated as without one.
+fn embedded_elsewhere(req: &Request) -> ApiResult<bool> {
+    let headers = req.headers();
+    let site = headers.get("sec-fetch-site")?.unwrap_or_default();
+    let mode = headers.get("sec-fetch-mode")?.unwrap_or_default();
+    Ok(matches!(site.as_str(), "same-site" | "cross-site") && mode != "navigate")
 }
 
 thread_local! {
@@ -202,7 +235,8 @@ pub async fn log_read(
 }
 
 /// A private room without a (valid) grant: off to the app to sign in, with the path to
-/// come back to. The app builds the way back from the tenant's own origin.
+/// come back to and this browser's state. The app builds the way back from the
+/// tenant's own origin.
 pub fn to_sign_in(req: &Request, config: &Config, tenant: &str) -> ApiResult<Response> {
     let url = req.url()?;
     let mut back = url.path().to_string();
@@ -214,8 +248,21 @@ pub fn to_sign_in(req: &Request, config: &Config, tenant: &str) -> ApiResult<Res
         .query_pairs_mut()
         .append_pair("tenant", tenant)
         .append_pair("return", &back);
+    let state = HandoffState::new();
+    location
+        .query_pairs_mut()
+        .append_pair("state", state.as_str());
     let mut response = Response::empty()?.with_status(302);
-    response.headers_mut().set("location", location.as_str())?;
+    let headers = response.headers_mut();
+    headers.set("location", location.as_str())?;
+    headers.set(
+        "set-cookie",
+        &format!(
+            "{}={}; Path=/; Max-Age={STATE_TTL_SECS}; HttpOnly; Secure; SameSite=Lax",
+            handoff::state_cookie(&state.digest()),
+            state.as_str()
+        ),
+    )?;
     private_headers(&mut response)?;
     Ok(response)
 }

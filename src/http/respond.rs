@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::crypto;
-use crate::domain::handoff::GRANT_COOKIE;
+use crate::domain::handoff;
 use serde::Serialize;
 use worker::Response;
 
@@ -78,10 +78,10 @@ pub fn finish(response: &mut Response, plane: Plane, request_id: &str, https: bo
             set("x-frame-options", "DENY");
         }
         Plane::Tenant => {
-            // Platform cookies never reach or leave a tenant host: the one cookie it may
-            // set is its own private-room grant.
+            // Platform cookies never reach or leave a tenant host: the only cookies it
+            // may set are its own private-room grant and handoff states.
             let cookie = headers.get("set-cookie").ok().flatten();
-            if cookie.is_some_and(|c| !c.starts_with(&format!("{GRANT_COOKIE}="))) {
+            if cookie.is_some_and(|c| !handoff::only_tenant_cookies(&c)) {
                 let _ = headers.delete("set-cookie");
             }
             if !headers.has("referrer-policy").unwrap_or(false) {

@@ -9,7 +9,7 @@ use super::{grants, listings};
 use crate::domain::envelope::DataKey;
 use crate::domain::names::TenantName;
 use crate::domain::path::FilePath;
-use crate::domain::room::is_reserved_folder;
+use crate::domain::room::{is_reserved_folder, RoomSlug};
 use crate::domain::tree;
 use crate::store::room::{self, Call, RoomCtx};
 use crate::store::rooms::SiteRow;
@@ -51,7 +51,10 @@ pub async fn serve(
     let public_room = site.visibility.as_deref() == Some("public");
     let private_room = site.visibility.as_deref() == Some("private");
     let in_room = path.starts_with("/rooms/") && !room_slug.is_empty() || !reserved_top(&path);
-    if private_room && in_room {
+    // A room that could exist but does not is answered like a private one, so nobody
+    // learns from the answer whether a private room of that name exists.
+    let unknown_room = site.room_id.is_none() && RoomSlug::parse(room_slug).is_ok();
+    if (private_room || unknown_room) && in_room {
         return private(req, env, config, tenant, &site, room_slug, rest, now).await;
     }
     let view = RoomView {
@@ -100,10 +103,10 @@ fn room_id(site: &SiteRow) -> &str {
 
 /// Paths that belong to the tenant, not to its entrance room.
 fn reserved_top(path: &str) -> bool {
-    path.starts_with("/_/")
-        || path.starts_with("/mod")
-        || path.starts_with("/media")
-        || path.starts_with("/rooms/")
+    matches!(path, "/mod" | "/media")
+        || ["/_/", "/mod/", "/media/", "/rooms/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
 }
 
 /// How a room's files go out: public ones revalidate; private ones are opened with the
@@ -129,6 +132,11 @@ async fn private(
     let Some(grant) = grants::check(req, env, config, &site.tenant_id, now).await? else {
         return grants::to_sign_in(req, config, tenant.as_str());
     };
+    if site.room_id.is_none() {
+        let mut response = tenant_not_found(req, env, site).await?;
+        grants::private_headers(&mut response)?;
+        return Ok(response);
+    }
     let room = room_id(site);
     let data_key = sealed::room_key(env, room, site.data_key.as_deref())?;
     let view = RoomView {

@@ -54,11 +54,16 @@
   // eslint-disable-next-line no-control-regex
   const validReturn = (p) => /^\/(?!\/)/.test(p) && !/[\\\s\u0000-\u001f\u007f]/.test(p) && p.length <= 2048;
 
+  // The tenant host's random state for this browser; the code only works back there
+  // in the browser holding its cookie.
+  const STATE_RE = /^[A-Za-z0-9_-]{32,128}$/;
+
   function grantParams() {
     const q = new URLSearchParams(location.search);
     const tenant = q.get('tenant') || '';
     const back = q.get('return') || '';
-    return TENANT_RE.test(tenant) && validReturn(back) ? { tenant, back } : null;
+    const state = q.get('state') || '';
+    return TENANT_RE.test(tenant) && validReturn(back) && STATE_RE.test(state) ? { tenant, back, state } : null;
   }
 
   function invalidLink() {
@@ -76,8 +81,8 @@
     return R.page('A private page', null, box);
   }
 
-  function requestGrant({ tenant, back }, box) {
-    api('POST', '/grants', { tenant, return: back }).then((out) => {
+  function requestGrant({ tenant, back, state }, box) {
+    api('POST', '/grants', { tenant, return: back, state }).then((out) => {
       if (!box.isConnected) return;
       const target = out && typeof out.location === 'string' ? out.location : '';
       let url = null;
@@ -120,7 +125,7 @@
       R.render(true); // the same link, now with the sign-in form
     });
     return h('div', { id: 'grant-denied' },
-      notice('error', `This page is private. Your account (${name}) has no access to ${tenant}.`),
+      notice('error', `This page is private, or there is nothing at this address. Your account (${name}) has no access to ${tenant}.`),
       h('p', { class: 'muted' }, `Ask an owner or admin of ${tenant} to add ${name}, or sign in with an account that belongs to it.`),
       h('div', { class: 'actions' }, other, navLink('/account', 'Go to your account')));
   }
@@ -142,7 +147,8 @@
   }
 
   function grantSignIn({ tenant }) {
-    const lead = `A page of ${tenant} is private. Sign in with an account that belongs to ${tenant} to open it.`;
+    // A missing room is answered like a private one (so nobody learns which exist): say both.
+    const lead = `A page of ${tenant} is private, or there is nothing at this address. Sign in with an account that belongs to ${tenant} to open it.`;
     const switchTo = (mode) => () => { grantState.mode = mode; R.render(true); };
     if (grantState.mode === 'otp' && !grantState.email) {
       const f = form('grant-otp-request', [

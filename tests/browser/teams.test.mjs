@@ -122,7 +122,8 @@ test('a private room: sign in on the /grant page, come back with a grant', async
 
   // Broken links are refused before any sign-in.
   for (const q of ['', '?tenant=x', `?tenant=${alice.username}`, `?tenant=${alice.username}&return=//evil.example/`,
-    `?tenant=${alice.username}&return=https://evil.example/`, `?tenant=${alice.username}&return=/a\\b`]) {
+    `?tenant=${alice.username}&return=https://evil.example/`, `?tenant=${alice.username}&return=/a\\b`,
+    `?tenant=${alice.username}&return=/`, `?tenant=${alice.username}&return=/&state=short`]) {
     await page.goto(`${APP_ORIGIN}/grant${q}`);
     await page.locator('#grant-status .notice.error').waitFor();
     assert.equal(await page.locator('#grant-status .notice.error').textContent(), 'This link is not valid.', `/grant${q} is not valid`);
@@ -137,7 +138,7 @@ test('a private room: sign in on the /grant page, come back with a grant', async
   assert.equal(here.searchParams.get('return'), `/rooms/${ROOM}/`);
   await page.locator('#grant-login').waitFor();
   assert.equal(await page.locator('h1').textContent(), 'Sign in to continue');
-  assert.match(await page.locator('.lead').textContent(), new RegExp(`A page of ${alice.username} is private`));
+  assert.match(await page.locator('.lead').textContent(), new RegExp(`A page of ${alice.username} is private, or there is nothing at this address`));
   await page.screenshot({ path: `${ARTIFACTS}grant-signin.png`, fullPage: true });
 
   // A wrong password is an error on the form, and the page stays.
@@ -182,7 +183,7 @@ test('a private room: sign in on the /grant page, come back with a grant', async
   await page.locator('h1', { hasText: roomTitle }).waitFor();
 
   // Signed in on the app now; a tenant name the server refuses says the link is bad.
-  await page.goto(`${APP_ORIGIN}/grant?tenant=ab&return=/`);
+  await page.goto(`${APP_ORIGIN}/grant?tenant=ab&return=/&state=${'s'.repeat(43)}`);
   await page.locator('#grant-status[aria-busy="false"] .notice.error').waitFor();
   assert.equal(await page.locator('#grant-status .notice.error').textContent(), 'This link is not valid.');
   assert.ok(onApp('/grant')(new URL(page.url())), 'stays on the app');
@@ -201,7 +202,7 @@ test('a non-member signing in on /grant is told so and stays on the app', async 
   const denied = page.locator('#grant-denied');
   await denied.waitFor();
   assert.equal(await denied.locator('.notice.error').textContent(),
-    `This page is private. Your account (${bob.username}) has no access to ${alice.username}.`);
+    `This page is private, or there is nothing at this address. Your account (${bob.username}) has no access to ${alice.username}.`);
   await page.waitForTimeout(500);
   const url = new URL(page.url());
   assert.ok(onApp('/grant')(url), `stays on the app's /grant page, at ${url}`);

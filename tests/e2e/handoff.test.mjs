@@ -16,7 +16,7 @@ import { createRoom, putFileOk, getTenant } from '../lib/rooms.mjs';
 import { d1Live } from '../lib/d1.mjs';
 import {
   GRANT_COOKIE, GRANT_MAX_AGE, tenantOrigin, grantCookie, withGrant, askGrant, issueCode, exchange, grantSetCookie,
-  grantFor, assertSignInRedirect, assertPrivateHeaders, createOrg, addMember, marker,
+  grantFor, assertSignInRedirect, assertPrivateHeaders, createOrg, addMember, marker, newState, stateDigest, stateCookie,
 } from '../lib/private.mjs';
 
 /** A private room `slug` in tenant `t` holding `secret.txt` with a fresh marker. Returns the marker. */
@@ -53,8 +53,12 @@ test('the whole handoff: tenant host → app → one-time code → grant cookie 
   const first = await tenant(t, wanted);
   const signIn = assertSignInRedirect(first, t, wanted);
   const ret = signIn.searchParams.get('return');
-  const { location, code } = await issueCode(u, signIn.searchParams.get('tenant'), ret);
-  const traded = await tenant(t, new URL(location).pathname + new URL(location).search);
+  const state = signIn.searchParams.get('state');
+  const { location, code } = await issueCode(u, signIn.searchParams.get('tenant'), ret, { state });
+  const browserCookie = cookiesFrom(first)[0];
+  const traded = await tenant(t, new URL(location).pathname + new URL(location).search, {
+    headers: { cookie: `${browserCookie.name}=${browserCookie.value}` },
+  });
 
   assertStatus(traded, 302, 'the code is traded for a grant');
   assert.equal(traded.headers.get('location'), `${tenantOrigin(t)}${wanted}`, 'back to the page asked for, on the tenant origin');
@@ -195,16 +199,17 @@ test('expired, unknown and malformed codes are a 400 page', async () => {
   const digest = (c) => crypto.createHash('sha256').update(c).digest('hex');
   const now = Date.now();
   const insert = (c, expiresAt) => [
-    `INSERT INTO grant_codes (code_hash, user_id, session_id, tenant_id, return_path, expires_at) VALUES (?, ?, ?, ?, ?, ${expiresAt})`,
-    [digest(c), u.user.id, sessionId, tenantId, '/rooms/vault/secret.txt'],
+    `INSERT INTO grant_codes (code_hash, user_id, session_id, tenant_id, return_path, state_hash, expires_at) VALUES (?, ?, ?, ?, ?, ?, ${expiresAt})`,
+    [digest(c), u.user.id, sessionId, tenantId, '/rooms/vault/secret.txt', stateDigest(state)],
   ];
+  const state = newState();
   await d1Live([insert(expired, now - 1000), insert(fresh, now + 60_000)]);
 
-  const late = await exchange(t, expired);
+  const late = await exchange(t, expired, { state });
 
   assertStatus(late, 400, 'an expired code');
   assert.deepEqual(late.headers.getSetCookie(), [], 'no cookie for an expired code');
-  const ok = await exchange(t, fresh);
+  const ok = await exchange(t, fresh, { state });
   assertStatus(ok, 302, 'a seeded code that has not expired works (the seeding is right)');
   await assertOpens(t, grantSetCookie(ok).value, secret);
   for (const p of ['/_/grant', '/_/grant?code=', '/_/grant?code=nope', `/_/grant?code=${'a'.repeat(5000)}`, `/_/grant?code=${digest(fresh)}`]) {
@@ -303,11 +308,15 @@ test('accepted return addresses always lead back to the tenant\'s own origin', a
     assert.ok(location.startsWith(`${origin}/`), `${ret}: ${location} starts with ${origin}/`);
     assert.equal(location, `${origin}${ret}`, `${ret}: the tenant origin plus the stored path`);
     assert.equal(new URL(location).origin, origin, `${ret}: the redirect stays on the tenant origin`);
-    assert.equal(cookiesFrom(res).length, 1, `${ret}: only the grant cookie: ${res.headers.getSetCookie().join(' | ')}`);
+    const names = cookiesFrom(res).map((c) => c.name);
+    assert.deepEqual(names.slice(0, 1), [GRANT_COOKIE], `${ret}: the grant cookie: ${res.headers.getSetCookie().join(' | ')}`);
+    assert.deepEqual(names.slice(1).map((n) => n.slice(0, 19)), ['__Host-rooom_state_'], `${ret}: and the spent state, cleared`);
   }
   // The exchange's redirect comes from the stored path, never from the request.
-  const { code } = await issueCode(u, t, '/rooms/vault/');
-  const res = await tenant(t, `/_/grant?code=${encodeURIComponent(code)}&return=https://evil.example/&next=//evil.example`);
+  const { code, state } = await issueCode(u, t, '/rooms/vault/');
+  const res = await tenant(t, `/_/grant?code=${encodeURIComponent(code)}&return=https://evil.example/&next=//evil.example`, {
+    headers: { cookie: stateCookie(state) },
+  });
   assertStatus(res, 302, 'extra query parameters do not matter');
   assert.equal(res.headers.get('location'), `${origin}/rooms/vault/`, 'the stored path wins');
 });
@@ -337,9 +346,10 @@ test('headers: the grant cookie is a host-only __Host- cookie for 12 hours at mo
 
   assertStatus(res, 302);
   const cookies = cookiesFrom(res);
-  assert.equal(cookies.length, 1, `one cookie: ${res.headers.getSetCookie().join(' | ')}`);
-  const [c] = cookies;
+  assert.equal(cookies.length, 2, `the grant and the cleared state: ${res.headers.getSetCookie().join(' | ')}`);
+  const [c, spent] = cookies;
   assert.equal(c.name, GRANT_COOKIE, 'the __Host- prefixed grant cookie');
+  assert.ok(spent.name.startsWith('__Host-rooom_state_') && spent.value === '' && spent.attrs['max-age'] === '0', `the state is deleted: ${spent.raw}`);
   assert.equal(c.attrs.httponly, true, `HttpOnly: ${c.raw}`);
   assert.equal(c.attrs.secure, true, `Secure: ${c.raw}`);
   assert.equal(String(c.attrs.samesite).toLowerCase(), 'lax', `SameSite=Lax: ${c.raw}`);
@@ -367,19 +377,30 @@ test('a tenant host never sets another cookie, and the app\'s credentials do not
   const secret = await privateRoom(u, t);
   await putFileOk(u.access, t, 'home', 'pub.txt', 'public');
   const grant = await grantFor(u, t, '/rooms/vault/');
-  const { code } = await issueCode(u, t, '/');
+  const { code, state } = await issueCode(u, t, '/');
   const requests = [
     ['/', {}], ['/pub.txt', {}], ['/rooms/vault/secret.txt', {}], ['/rooms/vault/secret.txt', { cookie: grantCookie(grant) }],
     ['/rooms/vault/none', { cookie: grantCookie(grant) }], ['/rooms/none/', {}], ['/_/rooms.json', {}], ['/mod/', {}], ['/media/', {}],
-    ['/_/grant?code=nope', {}], [`/_/grant?code=${encodeURIComponent(code)}`, {}], [`/_/grant?code=${encodeURIComponent(code)}`, {}],
+    ['/_/grant?code=nope', {}], [`/_/grant?code=${encodeURIComponent(code)}`, { cookie: stateCookie(state) }],
+    [`/_/grant?code=${encodeURIComponent(code)}`, { cookie: stateCookie(state) }],
     ['/rooms/vault/secret.txt', { cookie: refreshCookieHeader(u.cookie?.value ?? u.refresh) }],
   ];
+  let traded = 0;
   for (const [p, headers] of requests) {
     const res = await tenant(t, p, { headers });
     const names = cookiesFrom(res).map((x) => x.name);
-    if (p.startsWith('/_/grant') && res.status === 302) assert.deepEqual(names, [GRANT_COOKIE], `${p}: only the grant cookie`);
-    else assert.deepEqual(names, [], `${p} ${JSON.stringify(headers)}: no cookie (status ${res.status})`);
+    const toSignIn = res.status === 302 && new URL(res.headers.get('location'), APP_ORIGIN).origin === APP_ORIGIN;
+    if (p.startsWith('/_/grant') && res.status === 302) {
+      traded += 1;
+      assert.deepEqual(names, [GRANT_COOKIE, stateCookie(state).split('=')[0]], `${p}: the grant, and the spent state cleared`);
+      assert.equal(cookiesFrom(res)[1].attrs['max-age'], '0', 'the state cookie is deleted');
+    } else if (toSignIn) {
+      assertSignInRedirect(res, t, p);
+    } else {
+      assert.deepEqual(names, [], `${p} ${JSON.stringify(headers)}: no cookie (status ${res.status})`);
+    }
   }
+  assert.equal(traded, 1, 'the code was traded once');
 
   const appCreds = {
     'the refresh cookie': { cookie: refreshCookieHeader(u.cookie?.value ?? u.refresh) },

@@ -343,7 +343,8 @@ test('a private entrance sends / and its files to sign in; 404s never show its p
   assertSignInRedirect(await tenant(t, '/hello.txt'), t, '/hello.txt');
   assertSignInRedirect(await tenant(t, '/index.html'), t, '/index.html');
   assertSignInRedirect(await tenant(t, '/', { method: 'HEAD' }), t, '/');
-  for (const p of ['/rooms/nothing/', '/mod/none/1.0.0/a.js', '/media/none.png']) {
+  assertSignInRedirect(await tenant(t, '/rooms/nothing/'), t, '/rooms/nothing/');
+  for (const p of ['/mod/none/1.0.0/a.js', '/media/none.png']) {
     const res = await tenant(t, p);
     assertStatus(res, 404, p);
     assert.ok(!res.text.includes(secret), `${p}: the 404 is not the private entrance's 404.html`);

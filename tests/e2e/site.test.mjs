@@ -121,12 +121,19 @@ test('missing things are 404, with the tenant 404.html once it has one', async (
 
   await putFile(u, 'home', '404.html', '<h1>custom-404-marker</h1>');
 
-  for (const p of ['/nothing-here', '/rooms/nope/', '/rooms/nope', '/rooms/pub/missing.css', '/mod/x/1.0.0/a.js', '/media/none.png']) {
+  for (const p of ['/nothing-here', '/rooms/pub/missing.css', '/mod/x/1.0.0/a.js', '/media/none.png', '/rooms/Not_A_Slug/']) {
     const res = await tenant(u.username, p);
     assertStatus(res, 404, p);
     assert.match(res.text, /custom-404-marker/, `${p} shows the tenant's 404.html`);
     assert.equal(res.headers.get('content-type'), HTML, p);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  }
+  // A room that does not exist is answered like a private one (docs/teams.md), so the
+  // answer never tells whether a private room of that name exists.
+  for (const p of ['/rooms/nope/', '/rooms/nope']) {
+    const res = await tenant(u.username, p);
+    assertStatus(res, 302, p);
+    assert.equal(new URL(res.headers.get('location')).pathname, '/grant', p);
   }
   const cond = await tenant(u.username, '/nothing-here', { headers: { 'if-none-match': '*' } });
   assertStatus(cond, 404, 'a 404 page is never a 304');

@@ -29,17 +29,44 @@ export function withGrant(t, p, grant, { method = 'GET', headers = {} } = {}) {
   return request(tenantUrl(t, p), { method, headers: { cookie: grantCookie(grant), ...headers } });
 }
 
-/** POST /grants {tenant, return} with the user's access token; the raw response. */
-export function askGrant(user, t, returnPath, { token } = {}) {
-  return api('POST', '/grants', { token: token ?? user.access, body: { tenant: t, return: returnPath } });
+export const STATE_COOKIE_PREFIX = '__Host-rooom_state_';
+
+/** A handoff state as a tenant host makes one (256 random bits, base64url). */
+export function newState() {
+  return crypto.randomBytes(32).toString('base64url');
+}
+
+/** The digest the app stores for a state. */
+export function stateDigest(state) {
+  return crypto.createHash('sha256').update(state).digest('hex');
+}
+
+/** The `name=value` of the state cookie a tenant host sets for `state`. */
+export function stateCookie(state) {
+  return `${STATE_COOKIE_PREFIX}${stateDigest(state).slice(0, 12)}=${state}`;
+}
+
+// The state each code of issueCode was minted with: exchange() presents its cookie,
+// as the browser that set out from the tenant host would.
+const stateOfCode = new Map();
+
+/**
+ * POST /grants {tenant, return, state} with the user's access token; the raw response.
+ * `state: null` leaves the state out.
+ */
+export function askGrant(user, t, returnPath, { token, state = newState() } = {}) {
+  const body = { tenant: t, return: returnPath };
+  if (state !== null) body.state = state;
+  return api('POST', '/grants', { token: token ?? user.access, body });
 }
 
 /**
  * POST /grants and assert the 201 `{location}` (on the tenant's own host, `/_/grant?code=…`).
  * Returns {location, code, url}.
  */
-export async function issueCode(user, t, returnPath, opts) {
-  const res = await askGrant(user, t, returnPath, opts);
+export async function issueCode(user, t, returnPath, opts = {}) {
+  const state = opts.state ?? newState();
+  const res = await askGrant(user, t, returnPath, { ...opts, state });
   assertStatus(res, 201, `POST /grants for ${t} ${returnPath}`);
   const location = res.json?.location;
   assert.equal(typeof location, 'string', `{location} expected: ${describeRes(res)}`);
@@ -48,12 +75,20 @@ export async function issueCode(user, t, returnPath, opts) {
   assert.equal(url.pathname, '/_/grant', `the code is traded at /_/grant: ${location}`);
   const code = url.searchParams.get('code');
   assert.ok(code && code.length >= 16, `a one-time code in the location: ${location}`);
-  return { location, code, url };
+  stateOfCode.set(code, state);
+  return { location, code, url, state };
 }
 
-/** GET `/_/grant?code=<code>` on tenant `t`'s host; the raw response. */
-export function exchange(t, code, opts = {}) {
-  return request(tenantUrl(t, `/_/grant?code=${encodeURIComponent(code)}`), opts);
+/**
+ * GET `/_/grant?code=<code>` on tenant `t`'s host; the raw response. The request carries
+ * the state cookie the code was minted with (issueCode), unless `state` says otherwise
+ * (`null`: no state cookie).
+ */
+export function exchange(t, code, { state = stateOfCode.get(code), headers = {}, ...opts } = {}) {
+  const cookie = [headers.cookie, state ? stateCookie(state) : null].filter(Boolean).join('; ');
+  return request(tenantUrl(t, `/_/grant?code=${encodeURIComponent(code)}`), {
+    ...opts, headers: { ...headers, cookie: cookie || undefined },
+  });
 }
 
 /** The grant Set-Cookie of a response, or null. */
@@ -88,8 +123,25 @@ export function assertSignInRedirect(res, t, returnPath) {
   const cc = res.headers.get('cache-control') ?? '';
   assert.match(cc, /\bprivate\b/, `a sign-in redirect is private: ${cc}`);
   assert.match(cc, /\bno-store\b/, `a sign-in redirect is no-store: ${cc}`);
-  assert.equal(res.headers.get('set-cookie'), null, 'the redirect sets no cookie');
+  assertStateCookie(res, url.searchParams.get('state'));
   return url;
+}
+
+/**
+ * The one cookie of a sign-in redirect: the handoff state of the redirect's URL, host-only
+ * (`__Host-`, Path=/, no Domain), HttpOnly, Secure, SameSite=Lax, short-lived.
+ */
+export function assertStateCookie(res, state) {
+  assert.match(state ?? '', /^[A-Za-z0-9_-]{43}$/, `a random state in the sign-in URL: ${state}`);
+  const cookies = cookiesFrom(res);
+  assert.equal(cookies.length, 1, `only the state cookie: ${res.headers.getSetCookie().join(' | ')}`);
+  const [c] = cookies;
+  assert.equal(`${c.name}=${c.value}`, stateCookie(state), 'the cookie holds the state of the URL');
+  assert.equal(c.attrs.path, '/');
+  assert.equal(c.attrs.domain, undefined, 'host-only');
+  assert.ok(c.attrs.httponly && c.attrs.secure, `HttpOnly and Secure: ${c.raw}`);
+  assert.equal(String(c.attrs.samesite).toLowerCase(), 'lax');
+  assert.ok(Number(c.attrs['max-age']) > 0 && Number(c.attrs['max-age']) <= 3600, `short-lived: ${c.raw}`);
 }
 
 /** The headers of a response served through a grant. */
@@ -98,6 +150,7 @@ export function assertPrivateHeaders(res, what = '') {
   const vary = (res.headers.get('vary') ?? '').split(',').map((v) => v.trim().toLowerCase());
   assert.ok(vary.includes('cookie'), `Vary includes Cookie ${what}: ${res.headers.get('vary')}`);
   assert.equal(res.headers.get('referrer-policy'), 'no-referrer', `Referrer-Policy ${what}`);
+  assert.equal(res.headers.get('cross-origin-resource-policy'), 'same-origin', `CORP ${what}`);
 }
 
 // ---------------------------------------------------------------- organisations
