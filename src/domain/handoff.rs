@@ -45,6 +45,19 @@ impl ReturnPath {
         Ok(Self(text.to_string()))
     }
 
+    /// The way back for a request to `path?query` on the tenant host, as `parse` will
+    /// take it: without the query when the whole would be too long, and `/` when even
+    /// the path is, so a sign-in never dead-ends on an address the app refuses.
+    pub fn for_request(path: &str, query: Option<&str>) -> Self {
+        let whole = match query {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_string(),
+        };
+        Self::parse(&whole)
+            .or_else(|_| Self::parse(path))
+            .unwrap_or_else(|_| Self("/".into()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -214,6 +227,16 @@ mod tests {
         ] {
             assert!(ReturnPath::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_way_back_always_fits() {
+        let way = |p, q| ReturnPath::for_request(p, q).0;
+        assert_eq!(way("/rooms/a/", Some("x=1")), "/rooms/a/?x=1");
+        assert_eq!(way("/rooms/a/", None), "/rooms/a/");
+        let long = "q".repeat(MAX_RETURN);
+        assert_eq!(way("/rooms/a/", Some(&long)), "/rooms/a/", "the query goes");
+        assert_eq!(way(&format!("/{long}"), None), "/", "then the path");
     }
 
     #[test]

@@ -204,12 +204,13 @@ thread_local! {
 pub async fn log_read(
     env: &Env,
     tenant_id: &str,
-    room_slug: &str,
+    (room_id, room_slug): (&str, &str),
     grant: &Grant,
     ip: &str,
     now: i64,
 ) -> ApiResult<()> {
-    let once = format!("read:{}:{tenant_id}:{room_slug}", grant.grant_id);
+    // By the room's id: a new room under an old slug is another room to log.
+    let once = format!("read:{}:{room_id}", grant.grant_id);
     if LOGGED.with(|seen| seen.borrow().contains(&once)) {
         return Ok(());
     }
@@ -239,15 +240,12 @@ pub async fn log_read(
 /// tenant's own origin.
 pub fn to_sign_in(req: &Request, config: &Config, tenant: &str) -> ApiResult<Response> {
     let url = req.url()?;
-    let mut back = url.path().to_string();
-    if let Some(query) = url.query() {
-        back = format!("{back}?{query}");
-    }
+    let back = ReturnPath::for_request(url.path(), url.query());
     let mut location = parse_url(&format!("{}/grant", config.app_origin()))?;
     location
         .query_pairs_mut()
         .append_pair("tenant", tenant)
-        .append_pair("return", &back);
+        .append_pair("return", back.as_str());
     let state = HandoffState::new();
     location
         .query_pairs_mut()

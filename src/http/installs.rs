@@ -11,9 +11,9 @@ use crate::domain::access::Action;
 use crate::domain::module::ModuleName;
 use crate::domain::names::TenantName;
 use crate::domain::{semver, tree};
-use crate::store::files;
 use crate::store::modules;
 use crate::store::room::{self, Call, Payload};
+use crate::store::{files, sealed};
 use serde_json::{json, Map, Value};
 use worker::Method;
 use worker::Response;
@@ -25,13 +25,12 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
     let room = a.room(&ctx, 1).await?;
     let key = tree::room_file_key(&a.tenant.id, &room.id, LOCK_FILE);
+    let data_key = sealed::room_key(&ctx.env, &room.id, room.data_key.as_deref())?;
     let lock = match files::get(&ctx.env, &key, None).await? {
-        Some(object) => match object.body() {
-            Some(body) => {
-                serde_json::from_slice(&body.bytes().await?).unwrap_or(json!({"modules": []}))
-            }
-            None => json!({"modules": []}),
-        },
+        Some(object) => {
+            let bytes = sealed::read_all(&object, data_key.as_ref()).await?;
+            serde_json::from_slice(&bytes).unwrap_or(json!({"modules": []}))
+        }
         None => json!({"modules": []}),
     };
     respond::json(200, &lock)

@@ -96,7 +96,11 @@ mod entry {
                 let line = serde_json::json!({"request_id": request_id, "error": detail});
                 console_error!("{line}");
             }
-            error.into_response()
+            let mut response = error.into_response();
+            // An error is nobody's to keep, and on a tenant host it may come from a
+            // private room (a file that failed authentication, say).
+            let _ = response.headers_mut().set("cache-control", "no-store");
+            response
         });
         if is_head {
             response = respond::without_body(response);

@@ -164,13 +164,14 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
             args: &[("to", wanted.as_str())],
             ..Call::new(Method::Put, "visibility")
         };
-        let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await?;
+        let answer = room::call(&ctx.env, &a.room_ctx(&room, ctx.now), call).await;
         site_cache::forget(&a.tenant.slug);
-        if answer.status_code() != 200 {
-            return respond::relay(answer).await;
-        }
-        if changes {
-            let details = json!({"from": room.visibility, "to": wanted.as_str()});
+        let done = respond::relay_value(answer?).await?;
+        // The room's object says what it was before (a parallel call may have changed
+        // it since this request read the room).
+        let from = done["from"].as_str().unwrap_or(&room.visibility);
+        if from != wanted.as_str() {
+            let details = json!({"from": from, "to": wanted.as_str()});
             a.record(
                 &ctx,
                 AuditAction::RoomVisibilityChanged,

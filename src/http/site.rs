@@ -155,12 +155,8 @@ async fn private(
     };
     grants::private_headers(&mut response)?;
     let ip = req.headers().get("cf-connecting-ip")?.unwrap_or_default();
-    let slug = if room_slug.is_empty() {
-        "(entrance)"
-    } else {
-        room_slug
-    };
-    grants::log_read(env, &site.tenant_id, slug, &grant, &ip, now).await?;
+    let slug = site.room_slug.as_deref().unwrap_or(room_slug);
+    grants::log_read(env, &site.tenant_id, (room, slug), &grant, &ip, now).await?;
     Ok(response)
 }
 

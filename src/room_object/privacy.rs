@@ -196,6 +196,15 @@ pub(super) async fn set_visibility(room: &Room, ctx: &RoomCtx, to: &str) -> Resu
         );
         async move { statement?.run().await.map(|_| ()) }
     };
+    // What the room was before this call, read under the write lock that serialises
+    // visibility changes: the caller's audit event says what really changed.
+    let before: Option<RoomKeyRow> = db::first(
+        &db,
+        "SELECT visibility, data_key FROM rooms WHERE id = ?1",
+        &[ctx.room.as_str().into()],
+    )
+    .await?;
+    let from = before.map(|row| row.visibility).unwrap_or_default();
     let data_key = match sealed::wrapped_key(&db, &ctx.room).await? {
         Some(wrapped) => Rc::new(sealed::unwrap(&room.env, &wrapped, &ctx.room)?),
         None if private => Rc::new(data_key_for(room, ctx).await?),
@@ -247,5 +256,5 @@ pub(super) async fn set_visibility(room: &Room, ctx: &RoomCtx, to: &str) -> Resu
         *room.sealing.borrow_mut() = Some(None);
         set("public").await?;
     }
-    Response::from_json(&json!({"visibility": to, "converted": converted}))
+    Response::from_json(&json!({"visibility": to, "from": from, "converted": converted}))
 }

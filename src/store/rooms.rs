@@ -140,6 +140,8 @@ pub struct SiteRow {
     pub tenant_id: String,
     pub home_room_id: Option<String>,
     pub room_id: Option<String>,
+    /// The room's slug (the entrance room's, for paths outside `/rooms/`).
+    pub room_slug: Option<String>,
     pub visibility: Option<String>,
     pub home_visibility: Option<String>,
     /// The room's wrapped data key, when it is (or was) private.
@@ -148,7 +150,7 @@ pub struct SiteRow {
 
 pub async fn site(db: &D1Database, tenant_slug: &str, room_slug: &str) -> Result<Option<SiteRow>> {
     let sql =
-        "SELECT t.id AS tenant_id, t.home_room_id, r.id AS room_id, r.visibility, r.data_key, \
+        "SELECT t.id AS tenant_id, t.home_room_id, r.id AS room_id, r.slug AS room_slug, r.visibility, r.data_key, \
                (SELECT h.visibility FROM rooms h WHERE h.id = t.home_room_id) AS home_visibility \
                FROM tenants t LEFT JOIN rooms r ON r.tenant_id = t.id \
                AND (r.slug = ?2 OR (?2 = '' AND r.id = t.home_room_id)) \

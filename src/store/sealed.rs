@@ -162,6 +162,29 @@ pub async fn put_bytes(
     .await
 }
 
+/// The whole plaintext of a small object (a lock file, say), opened with the room's
+/// key when sealed. A sealed object without a key is an error, never ciphertext.
+pub async fn read_all(object: &Object, data_key: Option<&DataKey>) -> Result<Vec<u8>> {
+    let Some(body) = object.body() else {
+        return Ok(Vec::new());
+    };
+    let Some((header, size)) = sealing(object)? else {
+        return body.bytes().await;
+    };
+    let key = data_key.ok_or_else(|| worker::Error::RustError("sealed object, no key".into()))?;
+    let mut plain = Vec::with_capacity(size as usize);
+    let mut chunks = Box::pin(opening_stream(
+        body.stream()?,
+        Opener::new(key, &header, size, 0),
+        0,
+        size,
+    ));
+    while let Some(chunk) = chunks.next().await {
+        plain.extend_from_slice(&chunk?);
+    }
+    Ok(plain)
+}
+
 /// The plaintext of a sealed body (or part of it, from `first_segment`), dropping `skip`
 /// bytes and yielding at most `take`. Every segment is authenticated before any of its
 /// bytes go out; a failure ends the stream with an error, never with garbage.

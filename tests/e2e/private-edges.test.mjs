@@ -7,8 +7,9 @@
 
 import assert from 'node:assert/strict';
 import {
-  test, api, register, registerVerified, tenant, describeRes, cookiesFrom, APP_ORIGIN,
+  test, api, register, registerVerified, tenant, describeRes, cookiesFrom, APP_ORIGIN, sleep,
 } from '../lib/client.mjs';
+import { publishVersion, heldRequest, auditAll } from '../lib/teams.mjs';
 import { assertStatus, assertValidation } from '../lib/expect.mjs';
 import { createRoom, putFileOk } from '../lib/rooms.mjs';
 import { patFor, infoRefs } from '../lib/git.mjs';
@@ -190,4 +191,62 @@ test('git answers are kept by no cache', async () => {
   const res = await infoRefs(t, 'vault', 'git-upload-pack', { token: pat });
   assertStatus(res, 200, 'the owner lists the private refs');
   assert.equal(res.headers.get('cache-control'), 'private, no-store');
+});
+
+test('a private room lists its installed modules (the lock file is opened with the room key)', async () => {
+  const u = await register();
+  const t = u.username;
+  assertStatus(await api('POST', `/tenants/${t}/modules`, { token: u.access, body: { name: 'kit' } }), 201, 'module');
+  assertStatus(await publishVersion(u.access, t, 'kit', '1.0.0'), 201, 'publish');
+  await createRoom(u.access, t, { slug: 'vault', visibility: 'private' });
+  const installed = await api('PUT', `/tenants/${t}/rooms/vault/modules`, { token: u.access, body: { modules: [{ name: 'kit', version: '1.0.0' }] } });
+  assertStatus(installed, 200, 'install into the private room');
+  const listed = await api('GET', `/tenants/${t}/rooms/vault/modules`, { token: u.access });
+  assertStatus(listed, 200);
+  assert.deepEqual(listed.json.modules.map((m) => `${m.name}@${m.version}`), ['kit@1.0.0'], describeRes(listed));
+});
+
+test('the visibility event says what the room really was, even when another change got in between', async () => {
+  const u = await register();
+  const t = u.username;
+  await createRoom(u.access, t, { slug: 'held' });
+  await putFileOk(u.access, t, 'held', 's.txt', 'was public');
+  // Read as public, body held back; meanwhile the room goes private; then "public".
+  const held = heldRequest('PATCH', `/tenants/${t}/rooms/held`, u.access, { visibility: 'public' });
+  await sleep(500);
+  assertStatus(await api('PATCH', `/tenants/${t}/rooms/held`, { token: u.access, body: { visibility: 'private' } }), 200, 'private');
+  held.release();
+  assertStatus(await held.response, 200, 'the held PATCH');
+  const events = (await auditAll(u.access, t)).filter((e) => e.action === 'room.visibility_changed' && e.target === 'held');
+  // Both changes are there, each from what the room really was (event times are the
+  // requests' arrival, so the held one may sort first).
+  assert.deepEqual(events.map((e) => `${e.details.from}>${e.details.to}`).sort(), ['private>public', 'public>private'], JSON.stringify(events));
+  const anon = await tenant(t, '/rooms/held/s.txt');
+  assertStatus(anon, 200, 'and the room is public, as the newest change says');
+});
+
+test('private reads are logged per room: a new room under an old slug, and the entrance under its own slug', async () => {
+  const u = await register();
+  const t = u.username;
+  await privateRoom(u, t, 'again');
+  const grant = await grantFor(u, t, '/');
+  assertStatus(await withGrant(t, '/rooms/again/secret.txt', grant), 200);
+  assertStatus(await api('DELETE', `/tenants/${t}/rooms/again`, { token: u.access }), 204, 'delete');
+  await privateRoom(u, t, 'again');
+  assertStatus(await withGrant(t, '/rooms/again/secret.txt', grant), 200, 'the new room');
+  await privateRoom(u, t, 'lobby');
+  assertStatus(await api('PATCH', `/tenants/${t}`, { token: u.access, body: { home_room: 'lobby' } }), 200, 'entrance');
+  assertStatus(await withGrant(t, '/secret.txt', grant), 200, 'the private entrance');
+  const reads = (await auditAll(u.access, t)).filter((e) => e.action === 'room.private_read').map((e) => e.target);
+  assert.deepEqual(reads.sort(), ['again', 'again', 'lobby'], `one read per room, by slug: ${reads}`);
+});
+
+test('a private page with a very long address still leads to a sign-in that works', async () => {
+  const u = await register();
+  const t = u.username;
+  await privateRoom(u, t);
+  const res = await tenant(t, `/rooms/vault/secret.txt?q=${'a'.repeat(2100)}`);
+  const url = assertSignInRedirect(res, t, '/rooms/vault/secret.txt');
+  const { code, state } = await issueCode(u, t, url.searchParams.get('return'), { state: url.searchParams.get('state') });
+  assertStatus(await exchange(t, code, { state }), 302, 'the way back is one the app takes');
 });

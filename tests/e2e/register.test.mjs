@@ -256,7 +256,7 @@ test('an unknown verification token answers 400 INVALID_TOKEN', async () => {
   assertError(garbage, 400, 'INVALID_TOKEN');
 });
 
-test('only an existing public room redirects to its slash form; other /rooms paths are 404', async () => {
+test('only an existing public room redirects to its slash form; /rooms/ is 404, a missing room is sent to sign in like a private one', async () => {
   const u = await register();
 
   const bare = await tenant(u.username, '/rooms/');
@@ -264,6 +264,7 @@ test('only an existing public room redirects to its slash form; other /rooms pat
   const home = await tenant(u.username, '/rooms/home');
 
   assert.equal(bare.status, 404, describeRes(bare));
-  assert.equal(missing.status, 404, describeRes(missing));
+  assert.equal(missing.status, 302, describeRes(missing));
+  assert.equal(new URL(missing.headers.get('location')).pathname, '/grant', 'to the sign-in handoff');
   assert.equal(home.status, 301, describeRes(home));
 });

@@ -168,7 +168,7 @@ test('PATCH changes title and visibility; a new slug keeps every file', async ()
   assert.equal(back.json.title, 'Renamed', 'fields not sent are kept');
   assert.equal(back.json.slug, 'new');
   assertStatus(await tenant(t, '/rooms/new/css/site.css'), 200, 'served under the new slug');
-  assertStatus(await tenant(t, '/rooms/old/css/site.css'), 404, 'not under the old one');
+  assertStatus(await tenant(t, '/rooms/old/css/site.css'), 302, 'not under the old one: answered like a private room, sign in first');
 });
 
 test('PATCH refuses a taken slug (409) and invalid fields (422) and changes nothing', async () => {
@@ -216,8 +216,8 @@ test('deleting a room removes its files, temporary files and R2 objects and give
   assertError(await api('GET', roomApi(t, 'gone'), { token: u.access }), 404, 'NOT_FOUND');
   assertError(await api('GET', roomApi(t, 'gone', '/files'), { token: u.access }), 404, 'NOT_FOUND');
   assertError(await api('DELETE', roomApi(t, 'gone'), { token: u.access }), 404, 'NOT_FOUND');
-  assertStatus(await tenant(t, '/rooms/gone/a.txt'), 404);
-  assertStatus(await tenant(t, '/rooms/gone/tmp/scratch.json'), 404);
+  assertStatus(await tenant(t, '/rooms/gone/a.txt'), 302, 'a deleted room answers like a private one');
+  assertStatus(await tenant(t, '/rooms/gone/tmp/scratch.json'), 302);
 });
 
 test('deleting a room while files are being written leaves nothing behind', async () => {
