@@ -75,17 +75,18 @@ impl Role {
 
     /// May `self` move a member from `current` (None: not a member yet) to `wanted`
     /// (None: removed)? Only roles strictly below one's own are managed, so nobody
-    /// raises anyone to their own level, and the owner stays the one owner.
+    /// raises anyone to their own level, and the owner stays the one owner. A role that
+    /// manages nobody hears only that, whoever the change is about.
     pub fn may_change(
         self,
         current: Option<Role>,
         wanted: Option<Role>,
     ) -> Result<(), MemberRefusal> {
-        if current == Some(Role::Owner) || wanted == Some(Role::Owner) {
-            return Err(MemberRefusal::OwnerFixed);
-        }
         if !self.may(Action::ManageMembers) {
             return Err(MemberRefusal::CannotManage);
+        }
+        if current == Some(Role::Owner) || wanted == Some(Role::Owner) {
+            return Err(MemberRefusal::OwnerFixed);
         }
         let below = |role: Option<Role>| role.is_none_or(|r| r < self);
         if below(current) && below(wanted) {
@@ -159,10 +160,29 @@ mod tests {
         assert_eq!(Admin.may_change(Some(Manager), Some(Viewer)), Ok(()));
         assert_eq!(Admin.may_change(Some(Admin), None), Err(NotBelow));
         assert_eq!(Owner.may_change(Some(Admin), None), Ok(()));
-        for actor in all {
+        for actor in [Manager, Admin, Owner] {
             assert_eq!(actor.may_change(Some(Owner), Some(Admin)), Err(OwnerFixed));
             assert_eq!(actor.may_change(Some(Owner), None), Err(OwnerFixed));
             assert_eq!(actor.may_change(Some(Admin), Some(Owner)), Err(OwnerFixed));
+            assert_eq!(actor.may_change(None, Some(Owner)), Err(OwnerFixed));
+        }
+    }
+
+    #[test]
+    fn roles_that_manage_nobody_are_refused_before_the_owner_rule() {
+        use MemberRefusal::*;
+        use Role::*;
+        for actor in [Viewer, Member] {
+            assert_eq!(
+                actor.may_change(Some(Owner), Some(Admin)),
+                Err(CannotManage)
+            );
+            assert_eq!(actor.may_change(Some(Owner), None), Err(CannotManage));
+            assert_eq!(
+                actor.may_change(Some(Viewer), Some(Owner)),
+                Err(CannotManage)
+            );
+            assert_eq!(actor.may_change(None, Some(Owner)), Err(CannotManage));
         }
     }
 }

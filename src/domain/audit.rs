@@ -14,6 +14,7 @@ pub enum AuditAction {
     TokenDeleted,
     TenantCreated,
     TenantUpdated,
+    TenantDeleted,
     MemberAdded,
     MemberRoleChanged,
     MemberRemoved,
@@ -27,7 +28,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = {
+    pub const ALL: [AuditAction; 20] = {
         use AuditAction::*;
         [
             SignIn,
@@ -39,6 +40,7 @@ impl AuditAction {
             TokenDeleted,
             TenantCreated,
             TenantUpdated,
+            TenantDeleted,
             MemberAdded,
             MemberRoleChanged,
             MemberRemoved,
@@ -64,6 +66,7 @@ impl AuditAction {
             TokenDeleted => "token.deleted",
             TenantCreated => "tenant.created",
             TenantUpdated => "tenant.updated",
+            TenantDeleted => "tenant.deleted",
             MemberAdded => "member.added",
             MemberRoleChanged => "member.role_changed",
             MemberRemoved => "member.removed",
@@ -77,8 +80,9 @@ impl AuditAction {
         }
     }
 
-    /// Account events are about one user's credentials; they go to that user's personal
-    /// tenant and only that user reads them, not the tenant's other admins.
+    /// Account events are about one user's credentials, or what they did as the owner of
+    /// a tenant that is gone; they go to that user's personal tenant and only that user
+    /// reads them, not the tenant's other admins.
     pub fn is_account_event(self) -> bool {
         use AuditAction::*;
         matches!(
@@ -90,6 +94,7 @@ impl AuditAction {
                 | EmailChanged
                 | TokenCreated
                 | TokenDeleted
+                | TenantDeleted
         )
     }
 }
@@ -179,6 +184,7 @@ mod tests {
         let names: std::collections::HashSet<_> = all.iter().map(|a| a.as_str()).collect();
         assert_eq!(names.len(), all.len());
         assert!(SignIn.is_account_event() && TokenDeleted.is_account_event());
+        assert!(TenantDeleted.is_account_event(), "only the owner reads it");
         assert!(!MemberAdded.is_account_event() && !PrivateRoomRead.is_account_event());
     }
 }

@@ -38,12 +38,17 @@ impl Caller {
     pub fn session_id(&self) -> ApiResult<&str> {
         match &self.via {
             Via::Session(id) => Ok(id),
-            Via::Token { .. } => Err(ApiError::forbidden(
-                "SESSION_REQUIRED",
-                "This needs a signed-in session, not an access token",
-            )),
+            Via::Token { .. } => Err(session_required()),
         }
     }
+}
+
+/// The answer to a personal access token where only a signed-in session will do.
+pub fn session_required() -> ApiError {
+    ApiError::forbidden(
+        "SESSION_REQUIRED",
+        "This needs a signed-in session, not an access token",
+    )
 }
 
 /// Authenticates `Authorization: Bearer …`; anything missing or wrong is a 401, and a

@@ -6,13 +6,14 @@ use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
 use super::respond;
 use crate::domain::audit::AuditAction;
+use crate::domain::crypto;
 use crate::domain::email::Email;
+use crate::domain::mails::{self, Letter};
 use crate::domain::password::{self, NewPassword};
 use crate::domain::profile::{DisplayName, Preferences};
-use crate::domain::{crypto, mails};
 use crate::store::users::{self, UserRow};
-use crate::store::{db, messages, session_cache, tenants, throttle};
-use worker::Response;
+use crate::store::{audit, db, messages, session_cache, tenants, throttle};
+use worker::{D1PreparedStatement, Response};
 
 /// The throttle counter for password re-checks by a signed-in user: separate from the
 /// sign-in counters, so failed sign-ins by others cannot block account changes.
@@ -82,29 +83,43 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
     }
     let name = display_name.flatten();
     let prefs = preferences.flatten().map(|p| p.to_json());
-    let updated = users::update_profile(
+    let mut statements = vec![users::update_profile(
         &db,
         &user.id,
         name.as_ref().map(DisplayName::as_str),
         prefs.as_deref(),
         new_email.as_ref().map(Email::as_str),
-    )
-    .await;
-    if let Err(error) = updated {
+    )?];
+    let mut letters = vec![];
+    if let Some(new_email) = &new_email {
+        let (more, to_send) = email_change(&ctx, &user, new_email)?;
+        statements.extend(more);
+        letters = to_send;
+    }
+    if let Err(error) = db::batch(&db, statements).await {
         return Err(if db::is_unique_violation(&error, "users.email") {
             ApiError::conflict("EMAIL_TAKEN", "email", "is already registered")
         } else {
             error.into()
         });
     }
-    if let Some(new_email) = &new_email {
-        announce_email_change(&ctx, &user, new_email).await?;
+    for (to, letter) in letters {
+        ctx.mail(&to, letter);
     }
     respond::json(200, &me(&ctx, &user.id).await?.to_json())
 }
 
-/// Verification to the new address, a notice to the old one, a line in the inbox.
-async fn announce_email_change(ctx: &Ctx, user: &UserRow, new_email: &Email) -> ApiResult<()> {
+/// Mails to send once a change is written: (address, letter).
+type Letters = Vec<(String, Letter)>;
+
+/// What an email change writes with it (the audit event, the verification token for
+/// the new address, a line in the inbox) and the mails it sends once written: the
+/// verification to the new address, a notice to the old one.
+fn email_change(
+    ctx: &Ctx,
+    user: &UserRow,
+    new_email: &Email,
+) -> ApiResult<(Vec<D1PreparedStatement>, Letters)> {
     let db = ctx.db()?;
     let (verify_statement, verify_mail) =
         credentials::verification(ctx, &user.id, &user.username, new_email.as_str())?;
@@ -114,25 +129,23 @@ async fn announce_email_change(ctx: &Ctx, user: &UserRow, new_email: &Email) -> 
         user.email
     );
     let details = serde_json::json!({"from": user.email, "to": new_email.as_str()});
-    db::batch(
-        &db,
-        vec![
-            super::audit::account_event(ctx, &user.id, AuditAction::EmailChanged, details)?,
-            verify_statement,
-            messages::insert(
-                &db,
-                &user.id,
-                "email_changed",
-                "Email address changed",
-                &note,
-                ctx.now,
-            )?,
-        ],
-    )
-    .await?;
-    ctx.mail(new_email.as_str(), verify_mail);
-    ctx.mail(&user.email, notice);
-    Ok(())
+    let statements = vec![
+        super::audit::account_event(ctx, &user.id, AuditAction::EmailChanged, details)?,
+        verify_statement,
+        messages::insert(
+            &db,
+            &user.id,
+            "email_changed",
+            "Email address changed",
+            &note,
+            ctx.now,
+        )?,
+    ];
+    let letters = vec![
+        (new_email.as_str().to_string(), verify_mail),
+        (user.email.clone(), notice),
+    ];
+    Ok((statements, letters))
 }
 
 pub async fn change_password(mut ctx: Ctx) -> ApiResult<Response> {
@@ -199,6 +212,13 @@ pub async fn delete(mut ctx: Ctx) -> ApiResult<Response> {
     if let Some(t) = &tenant {
         statements.push(tenants::delete(&db, &t.id)?);
     }
+    // Each membership in another tenant ends with the account: its admins read why.
+    statements.push(audit::memberships_ending(
+        &db,
+        &user.id,
+        &ctx.client_ip,
+        ctx.now,
+    )?);
     statements.push(users::delete(&db, &user.id)?);
     for counter in [
         credentials::login_counter(&user.username),

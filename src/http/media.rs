@@ -9,12 +9,13 @@ use super::files::{check_file_size, declared_size, path_param};
 use super::respond;
 use super::tenancy::{access, Access};
 use crate::domain::access::Action;
+use crate::domain::audit::AuditAction;
 use crate::domain::clock::rfc3339;
 use crate::domain::path::FilePath;
 use crate::domain::{content_type, crypto, etag, tree};
 use crate::store::media::{self, MediaRow};
 use crate::store::usage::{self, Delta};
-use crate::store::{db, files};
+use crate::store::{audit, db, files};
 use base64::Engine;
 use serde_json::{json, Value};
 use worker::Response;
@@ -86,12 +87,14 @@ pub async fn page_json(ctx: &Ctx, tenant_id: &str, tenant_slug: &str) -> ApiResu
 
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
     let page = page_json(&ctx, &a.tenant.id, &a.tenant.slug).await?;
     respond::json(200, &page)
 }
 
 pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
     let path = path_param(&ctx, 1)?;
     let row = media::by_path(&ctx.db()?, &a.tenant.id, path.as_str())
         .await?
@@ -203,21 +206,28 @@ fn preconditions(ctx: &Ctx, seen: Option<&MediaRow>) -> bool {
     )
 }
 
+/// Deletes the file the path holds: its row, its usage and the audit event in one
+/// transaction, then its bytes. Should an upload replace it meanwhile, the new file is
+/// left alone and the delete looks again.
 pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Write).await?;
     a.tenant_wide()?;
     let path = path_param(&ctx, 1)?;
-    let removed = media::remove(&ctx.db()?, &a.tenant.id, path.as_str())
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    files::delete(&ctx.env, &tree::media_key(&a.tenant.id, &removed.id)).await?;
-    let event = crate::domain::audit::AuditAction::MediaDeleted;
-    a.record(
-        &ctx,
-        event,
-        path.as_str(),
-        serde_json::json!({"size": removed.size}),
-    )
-    .await?;
-    respond::no_content()
+    let db = ctx.db()?;
+    for _ in 0..3 {
+        let row = media::by_path(&db, &a.tenant.id, path.as_str())
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let details = json!({"size": row.size});
+        let event = a.event(&ctx, AuditAction::MediaDeleted, path.as_str(), details);
+        if media::remove(&db, &row, audit::append_if_changed(&db, &event)?).await? {
+            files::delete(&ctx.env, &tree::media_key(&a.tenant.id, &row.id)).await?;
+            return respond::no_content();
+        }
+    }
+    Err(ApiError::conflict(
+        "MEDIA_CHANGED",
+        "path",
+        "keeps changing; try again",
+    ))
 }

@@ -10,7 +10,7 @@ use crate::domain::access::{Action, MemberRefusal, Role};
 use crate::domain::audit::AuditAction;
 use crate::domain::clock::rfc3339;
 use crate::domain::names::TenantName;
-use crate::store::members::{self, MemberRow};
+use crate::store::members::{self, Actor, MemberRow};
 use crate::store::{audit, db, messages, users};
 use serde_json::{json, Value};
 use worker::Response;
@@ -34,6 +34,23 @@ fn refused(why: MemberRefusal) -> ApiError {
             "OWNER_FIXED",
             "A tenant has exactly one owner, who cannot be added, changed or removed",
         ),
+    }
+}
+
+/// The member's role, or the caller's own, moved between the check and the write.
+fn changed_meanwhile() -> ApiError {
+    ApiError::conflict(
+        "MEMBER_CHANGED",
+        "role",
+        "changed meanwhile; reload and try again",
+    )
+}
+
+/// The caller as the actor of a change, with the role that was checked.
+fn actor(a: &Access) -> Actor<'_> {
+    Actor {
+        user_id: &a.user_id,
+        role: a.role.as_str(),
     }
 }
 
@@ -97,13 +114,22 @@ pub async fn add(mut ctx: Ctx) -> ApiResult<Response> {
         role.as_str()
     );
     let details = json!({"role": role.as_str()});
+    // The note and the event land only if the membership did (the caller still held
+    // their role when it was written).
     let statements = vec![
-        members::insert(&db, &a.tenant.id, &user.id, role.as_str(), ctx.now)?,
-        audit::append(
+        members::insert(
+            &db,
+            &a.tenant.id,
+            &user.id,
+            role.as_str(),
+            &actor(&a),
+            ctx.now,
+        )?,
+        audit::append_if_changed(
             &db,
             &a.event(&ctx, AuditAction::MemberAdded, &user.username, details),
         )?,
-        messages::insert(
+        messages::insert_if_changed(
             &db,
             &user.id,
             "membership",
@@ -112,16 +138,17 @@ pub async fn add(mut ctx: Ctx) -> ApiResult<Response> {
             ctx.now,
         )?,
     ];
-    if let Err(error) = db::batch(&db, statements).await {
-        return Err(if db::is_unique_violation(&error, "memberships.") {
-            ApiError::conflict(
+    match db::batch_results(&db, statements).await {
+        Ok(results) if db::changed(&results, 0) == 0 => return Err(changed_meanwhile()),
+        Ok(_) => {}
+        Err(error) if db::is_unique_violation(&error, "memberships.") => {
+            return Err(ApiError::conflict(
                 "ALREADY_MEMBER",
                 "username",
                 "is already a member; change their role instead",
-            )
-        } else {
-            error.into()
-        });
+            ))
+        }
+        Err(error) => return Err(error.into()),
     }
     let added = members::by_username(&db, &a.tenant.id, &user.username)
         .await?
@@ -145,30 +172,27 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
         .map_err(refused)?;
     let db = ctx.db()?;
     if current != role {
-        if members::set_role(
-            &db,
-            &a.tenant.id,
-            &member.user_id,
-            current.as_str(),
-            role.as_str(),
-        )
-        .await?
-            == 0
-        {
-            return Err(ApiError::conflict(
-                "MEMBER_CHANGED",
-                "role",
-                "changed meanwhile; reload and try again",
-            ));
-        }
         let details = json!({"from": current.as_str(), "to": role.as_str()});
-        a.record(
+        let event = a.event(
             &ctx,
             AuditAction::MemberRoleChanged,
             &member.username,
             details,
-        )
-        .await?;
+        );
+        let statements = vec![
+            members::set_role(
+                &db,
+                &a.tenant.id,
+                &member.user_id,
+                current.as_str(),
+                role.as_str(),
+                &actor(&a),
+            )?,
+            audit::append_if_changed(&db, &event)?,
+        ];
+        if db::changed(&db::batch_results(&db, statements).await?, 0) == 0 {
+            return Err(changed_meanwhile());
+        }
     }
     let fresh = members::by_username(&db, &a.tenant.id, &member.username)
         .await?
@@ -196,28 +220,21 @@ pub async fn remove(ctx: Ctx) -> ApiResult<Response> {
     }
     let db = ctx.db()?;
     let details = json!({"role": current.as_str(), "left": leaving});
-    let results = db::batch_results(
-        &db,
-        vec![
-            members::remove(&db, &a.tenant.id, &member.user_id, current.as_str())?,
-            audit::append_if_changed(
-                &db,
-                &a.event(&ctx, AuditAction::MemberRemoved, &member.username, details),
-            )?,
-        ],
-    )
-    .await?;
-    let removed = results
-        .first()
-        .and_then(|r| r.meta().ok().flatten())
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    if removed == 0 {
-        return Err(ApiError::conflict(
-            "MEMBER_CHANGED",
-            "role",
-            "changed meanwhile; reload and try again",
-        ));
+    let statements = vec![
+        members::remove(
+            &db,
+            &a.tenant.id,
+            &member.user_id,
+            current.as_str(),
+            &actor(&a),
+        )?,
+        audit::append_if_changed(
+            &db,
+            &a.event(&ctx, AuditAction::MemberRemoved, &member.username, details),
+        )?,
+    ];
+    if db::changed(&db::batch_results(&db, statements).await?, 0) == 0 {
+        return Err(changed_meanwhile());
     }
     respond::no_content()
 }

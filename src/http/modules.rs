@@ -64,6 +64,7 @@ fn name_param(ctx: &Ctx) -> ApiResult<ModuleName> {
 
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
     let db = ctx.db()?;
     let list = modules::list(&db, &a.tenant.id, false).await?;
     let versions = modules::versions_of_tenant(&db, &a.tenant.id).await?;
@@ -122,6 +123,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
 
 pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
     let name = name_param(&ctx)?;
     let db = ctx.db()?;
     let module = modules::by_name(&db, &a.tenant.id, name.as_str())
@@ -143,11 +145,13 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
     let module = modules::by_name(&db, &a.tenant.id, name.as_str())
         .await?
         .ok_or_else(ApiError::not_found)?;
-    modules::delete(&db, &a.tenant.id, &module.id).await?;
+    let action = crate::domain::audit::AuditAction::ModuleDeleted;
+    let event = a.event(&ctx, action, name.as_str(), json!({}));
+    let event = crate::store::audit::append_if_changed(&db, &event)?;
+    if !modules::delete(&db, &a.tenant.id, &module.id, event).await? {
+        return Err(ApiError::not_found());
+    }
     files::delete_prefix(&ctx.env, &tree::module_prefix(&a.tenant.id, &module.id)).await?;
-    let event = crate::domain::audit::AuditAction::ModuleDeleted;
-    a.record(&ctx, event, name.as_str(), serde_json::json!({}))
-        .await?;
     respond::no_content()
 }
 

@@ -7,6 +7,7 @@ use super::ctx::{Ctx, Job};
 use super::error::{ApiError, ApiResult, Validation};
 use super::guard;
 use super::respond;
+use crate::domain::audit::AuditAction;
 use crate::domain::clock::{HOUR, MINUTE};
 use crate::domain::email::Email;
 use crate::domain::password::{self, NewPassword};
@@ -102,8 +103,11 @@ pub async fn otp_verify(mut ctx: Ctx) -> ApiResult<Response> {
     // race); an unknown address runs the same query, which finds nothing.
     let user_id = user.as_ref().map_or("", |u| u.id.as_str());
     let live_code = tokens::reserve_code_try(&db, user_id, ctx.now).await?;
-    let (Some(user), Some(live_code)) = (user, live_code) else {
+    let Some(user) = user else {
         return Err(ApiError::invalid_credentials(401));
+    };
+    let Some(live_code) = live_code else {
+        return failed(&ctx, &user);
     };
     let digest = token::otp_digest(&ctx.config.jwt_secret, &user.id, &code);
     let matches = crypto::constant_time_eq(live_code.as_bytes(), digest.as_bytes());
@@ -112,7 +116,7 @@ pub async fn otp_verify(mut ctx: Ctx) -> ApiResult<Response> {
             .await?
             .is_none()
     {
-        return Err(ApiError::invalid_credentials(401));
+        return failed(&ctx, &user);
     }
     if user.email_verified == 0 {
         // First proof that this mailbox is theirs: whoever registered the address before
@@ -130,6 +134,18 @@ pub async fn otp_verify(mut ctx: Ctx) -> ApiResult<Response> {
         statements,
     )
     .await
+}
+
+/// A failed code sign-in to an existing account: audited after the response (like a
+/// failed password), so it answers exactly like an unknown address.
+fn failed(ctx: &Ctx, user: &UserRow) -> ApiResult<Response> {
+    let details = json!({"method": "code"});
+    let statement = super::audit::account_event(ctx, &user.id, AuditAction::SignInFailed, details)?;
+    ctx.after_response(
+        "audit",
+        async move { Ok(statement.run().await.map(|_| ())?) },
+    );
+    Err(ApiError::invalid_credentials(401))
 }
 
 pub async fn forgot(mut ctx: Ctx) -> ApiResult<Response> {

@@ -24,6 +24,8 @@ pub struct Access {
     pub plan: Plan,
     /// A personal access token scoped to one room reaches only that room.
     room_scope: Option<String>,
+    /// Whether the caller signed in (not a personal access token).
+    signed_in: bool,
 }
 
 /// Checks the caller may do `action` in the tenant named by the first path parameter.
@@ -33,6 +35,7 @@ pub async fn access(ctx: &Ctx, action: Action) -> ApiResult<Access> {
     let tenant = tenants::member_tenant(&ctx.db()?, &caller.user_id, slug.as_str())
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let signed_in = matches!(caller.via, Via::Session(_));
     let room_scope = match caller.via {
         Via::Token {
             tenant_id: Some(scoped),
@@ -55,16 +58,27 @@ pub async fn access(ctx: &Ctx, action: Action) -> ApiResult<Access> {
         plan: plan::named(&tenant.plan),
         tenant,
         room_scope,
+        signed_in,
     })
 }
 
 impl Access {
-    /// Tenant-wide work (new rooms, modules, media, settings) is out of reach of a token
-    /// scoped to one room.
+    /// Tenant-wide work and reads (new rooms, modules, media, members, settings, usage,
+    /// the audit log) are out of reach of a token scoped to one room.
     pub fn tenant_wide(&self) -> ApiResult<()> {
         match self.room_scope {
             Some(_) => Err(out_of_scope()),
             None => Ok(()),
+        }
+    }
+
+    /// What cannot be undone with a script's token (deleting the tenant) needs a
+    /// signed-in session: personal access tokens get 403 `SESSION_REQUIRED`.
+    pub fn signed_in(&self) -> ApiResult<()> {
+        if self.signed_in {
+            Ok(())
+        } else {
+            Err(guard::session_required())
         }
     }
 

@@ -41,6 +41,9 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     respond::json(200, &list)
 }
 
+/// Also for a token scoped to one room: it shows what `GET /tenants` already lists for
+/// that token (the tenant's name, URL, entrance room and the caller's role), which a
+/// script needs to find the room's address; nothing about other rooms.
 pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
     respond::json(200, &tenant_json(&ctx, &a.tenant))
@@ -75,17 +78,19 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
         ),
         None => None,
     };
-    tenants::update(
-        &db,
-        &a.tenant.id,
-        display_name.as_ref().map(DisplayName::as_str),
-        home.as_ref().map(|r| r.id.as_str()),
-    )
-    .await?;
-    site_cache::forget(&a.tenant.slug);
     let details = json!({"display_name": display_name.as_ref().map(DisplayName::as_str), "home_room": wanted_home.as_ref().map(RoomSlug::as_str)});
-    a.record(&ctx, AuditAction::TenantUpdated, &a.tenant.slug, details)
-        .await?;
+    let event = a.event(&ctx, AuditAction::TenantUpdated, &a.tenant.slug, details);
+    let statements = vec![
+        tenants::update(
+            &db,
+            &a.tenant.id,
+            display_name.as_ref().map(DisplayName::as_str),
+            home.as_ref().map(|r| r.id.as_str()),
+        )?,
+        audit::append(&db, &event)?,
+    ];
+    db::batch(&db, statements).await?;
+    site_cache::forget(&a.tenant.slug);
     let mut fresh = tenants::member_tenant(&db, &a.user_id, &a.tenant.slug)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -95,6 +100,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult<Response> {
 
 pub async fn usage(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::Read).await?;
+    a.tenant_wide()?;
     let rooms = rooms::count(&ctx.db()?, &a.tenant.id).await?;
     respond::json(
         200,
@@ -135,15 +141,20 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         unreachable!("validation passed")
     };
     let db = ctx.db()?;
+    let limit = || {
+        ApiError::forbidden(
+            "TENANT_LIMIT",
+            format!("You already own {MAX_OWNED_ORGANISATIONS} organisations"),
+        )
+    };
+    // Checked here to spare the files, and again by the insert itself, which counts in
+    // the same transaction, so parallel creates stop at the cap too.
     if members::owned_organisations(&db, &caller.user_id)
         .await?
         .len()
         >= MAX_OWNED_ORGANISATIONS
     {
-        return Err(ApiError::forbidden(
-            "TENANT_LIMIT",
-            format!("You already own {MAX_OWNED_ORGANISATIONS} organisations"),
-        ));
+        return Err(limit());
     }
     let now = ctx.now;
     let (tenant_id, room_id) = (crypto::uuid_v7(now as u64), crypto::uuid_v7(now as u64));
@@ -161,7 +172,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
     };
     // Bytes first, then the rows that point at them, in one transaction.
     tenants::write_tree(&ctx.env, &new).await?;
-    let mut statements = tenants::insert(&db, &new)?;
+    let mut statements = tenants::insert_organisation(&db, &new, MAX_OWNED_ORGANISATIONS as i64)?;
     let event = audit::Event {
         tenant_id: &tenant_id,
         actor_id: Some(&caller.user_id),
@@ -171,14 +182,19 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
         ip: &ctx.client_ip,
         now,
     };
-    statements.push(audit::append(&db, &event)?);
-    if let Err(error) = db::batch(&db, statements).await {
+    statements.push(audit::append_if_changed(&db, &event)?);
+    let refused =
+        match db::batch_results(&db, statements).await {
+            Ok(results) if db::changed(&results, 0) == 0 => Some(limit()),
+            Ok(_) => None,
+            Err(error) if db::is_unique_violation(&error, "tenants.slug") => Some(
+                ApiError::conflict("TENANT_TAKEN", "slug", "is already taken"),
+            ),
+            Err(error) => Some(error.into()),
+        };
+    if let Some(refused) = refused {
         files::delete_prefix(&ctx.env, &tree::tenant_prefix(&tenant_id)).await?;
-        return Err(if db::is_unique_violation(&error, "tenants.slug") {
-            ApiError::conflict("TENANT_TAKEN", "slug", "is already taken")
-        } else {
-            error.into()
-        });
+        return Err(refused);
     }
     site_cache::forget(slug.as_str());
     let created = tenants::member_tenant(&db, &caller.user_id, slug.as_str())
@@ -187,11 +203,13 @@ pub async fn create(mut ctx: Ctx) -> ApiResult<Response> {
     respond::json(201, &tenant_json(&ctx, &created))
 }
 
-/// Deletes an organisation and everything in it (owner only). A personal tenant goes
-/// with its account (`DELETE /me`).
+/// Deletes an organisation and everything in it (owner only, signed in: not with a
+/// personal access token). A personal tenant goes with its account (`DELETE /me`). The
+/// owner's personal log keeps a `tenant.deleted` event, written with the delete.
 pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
     let a = access(&ctx, Action::DeleteTenant).await?;
     a.tenant_wide()?;
+    a.signed_in()?;
     if a.tenant.kind != "organisation" {
         return Err(ApiError::conflict(
             "PERSONAL_TENANT",
@@ -201,7 +219,19 @@ pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
     }
     let db = ctx.db()?;
     let room_ids = tenants::room_ids(&db, &a.tenant.id).await?;
-    db::batch(&db, vec![tenants::delete(&db, &a.tenant.id)?]).await?;
+    let event = audit::Personal {
+        user_id: &a.user_id,
+        action: AuditAction::TenantDeleted,
+        target: Some(&a.tenant.slug),
+        details: json!({"display_name": a.tenant.display_name, "rooms": room_ids.len()}),
+        ip: &ctx.client_ip,
+        now: ctx.now,
+    };
+    let statements = vec![
+        tenants::delete(&db, &a.tenant.id)?,
+        audit::personal(&db, &event, true)?,
+    ];
+    db::batch(&db, statements).await?;
     site_cache::forget(&a.tenant.slug);
     tenants::discard(&ctx.env, &a.tenant.id, &room_ids).await?;
     respond::no_content()

@@ -9,7 +9,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::clock::DAY;
 use crate::domain::{crypto, token, Invalid};
 use crate::store::tokens::{self, NewPat};
-use crate::store::{db, messages, rooms, tenants, users};
+use crate::store::{audit, db, messages, rooms, tenants, users};
 use serde_json::{json, Value};
 use worker::Response;
 
@@ -155,13 +155,24 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     )
 }
 
+/// Deletes a token and records it, together (the event only if a token went).
 pub async fn delete(ctx: Ctx) -> ApiResult<Response> {
     let (user_id, _) = guard::session_caller(&ctx).await?;
-    if !tokens::delete_pat(&ctx.db()?, &user_id, ctx.param(0)).await? {
+    let db = ctx.db()?;
+    let event = audit::Personal {
+        user_id: &user_id,
+        action: AuditAction::TokenDeleted,
+        target: None,
+        details: json!({"id": ctx.param(0)}),
+        ip: &ctx.client_ip,
+        now: ctx.now,
+    };
+    let statements = vec![
+        tokens::delete_pat(&db, &user_id, ctx.param(0))?,
+        audit::personal(&db, &event, true)?,
+    ];
+    if db::changed(&db::batch_results(&db, statements).await?, 0) == 0 {
         return Err(ApiError::not_found());
     }
-    let details = json!({"id": ctx.param(0)});
-    let event = super::audit::account_event(&ctx, &user_id, AuditAction::TokenDeleted, details)?;
-    db::batch(&ctx.db()?, vec![event]).await?;
     respond::no_content()
 }

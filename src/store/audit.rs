@@ -71,6 +71,18 @@ pub async fn record(db: &D1Database, event: &Event<'_>) -> Result<()> {
     db::batch(db, vec![append(db, event)?]).await
 }
 
+/// An event for a user's personal tenant: about their account, or about what they did
+/// as the owner of a tenant that is gone. Only that user reads it.
+pub struct Personal<'a> {
+    pub user_id: &'a str,
+    pub action: AuditAction,
+    /// What it is about; `None`: the user's own username.
+    pub target: Option<&'a str>,
+    pub details: Value,
+    pub ip: &'a str,
+    pub now: i64,
+}
+
 /// Appends an account event to the user's personal tenant.
 pub fn account_event(
     db: &D1Database,
@@ -80,15 +92,59 @@ pub fn account_event(
     ip: &str,
     now: i64,
 ) -> Result<D1PreparedStatement> {
-    let id = crypto::uuid_v7(now as u64);
-    let details = details.to_string();
+    let event = Personal {
+        user_id,
+        action,
+        target: None,
+        details,
+        ip,
+        now,
+    };
+    personal(db, &event, false)
+}
+
+/// Appends `event` to the user's personal tenant; with `only_if_changed`, inside a batch
+/// right after a conditional write, only if that statement changed a row.
+pub fn personal(
+    db: &D1Database,
+    event: &Personal<'_>,
+    only_if_changed: bool,
+) -> Result<D1PreparedStatement> {
+    let id = crypto::uuid_v7(event.now as u64);
+    let details = event.details.to_string();
     db::stmt(
         db,
         "INSERT INTO audit_events (id, tenant_id, actor_id, actor_name, subject_id, action, target, details, ip, created_at) \
-         SELECT ?1, t.id, ?2, u.username, ?2, ?3, u.username, ?4, ?5, ?6 FROM tenants t \
+         SELECT ?1, t.id, ?2, u.username, ?2, ?3, COALESCE(?7, u.username), ?4, ?5, ?6 FROM tenants t \
          JOIN memberships m ON m.tenant_id = t.id AND m.role = 'owner' JOIN users u ON u.id = m.user_id \
-         WHERE m.user_id = ?2 AND t.kind = 'personal'",
-        &[id.as_str().into(), user_id.into(), action.as_str().into(), details.as_str().into(), ip.into(), now.into()],
+         WHERE m.user_id = ?2 AND t.kind = 'personal' AND (?8 = 0 OR changes() > 0)",
+        &[
+            id.as_str().into(), event.user_id.into(), event.action.as_str().into(), details.as_str().into(),
+            event.ip.into(), event.now.into(), event.target.into(), i64::from(only_if_changed).into(),
+        ],
+    )
+}
+
+/// Before an account is deleted (which takes its memberships with it): one
+/// `member.removed` event in each other tenant the user belongs to, by the user, with
+/// `{role, account_deleted: true}`. Ids are the UUIDv7 of `now` with a random last group
+/// per row (that group is random in any UUIDv7), so they stay unique and in time order.
+pub fn memberships_ending(
+    db: &D1Database,
+    user_id: &str,
+    ip: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    let id = crypto::uuid_v7(now as u64);
+    db::stmt(
+        db,
+        "INSERT INTO audit_events (id, tenant_id, actor_id, actor_name, action, target, details, ip, created_at) \
+         SELECT substr(?1, 1, 24) || lower(hex(randomblob(6))), m.tenant_id, ?2, u.username, ?3, u.username, \
+         json_object('role', m.role, 'account_deleted', json('true')), ?4, ?5 \
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.user_id = ?2 AND m.role <> 'owner'",
+        &[
+            id.as_str().into(), user_id.into(), AuditAction::MemberRemoved.as_str().into(), ip.into(), now.into(),
+        ],
     )
 }
 

@@ -82,6 +82,15 @@ pub async fn batch_results(
     db.batch(statements).await
 }
 
+/// How many rows statement `index` of a batch changed (0 when it has no such result).
+pub fn changed(results: &[D1Result], index: usize) -> usize {
+    results
+        .get(index)
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+}
+
 /// Whether a D1 error is a UNIQUE violation on `column` (e.g. `users.email`).
 pub fn is_unique_violation(error: &worker::Error, column: &str) -> bool {
     let text = error.to_string();

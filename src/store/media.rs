@@ -2,7 +2,7 @@
 
 use super::db;
 use serde::Deserialize;
-use worker::{D1Database, Result};
+use worker::{D1Database, D1PreparedStatement, Result};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct MediaRow {
@@ -85,29 +85,25 @@ pub async fn swap_in(
     Ok(old)
 }
 
-/// Removes a path from the library and gives its usage back; the removed row, if any.
-pub async fn remove(db: &D1Database, tenant_id: &str, path: &str) -> Result<Option<MediaRow>> {
-    let args = [tenant_id.into(), path.into()];
+/// Removes this version of a file (by id: a replacement uploaded meanwhile stays) and
+/// gives its usage back, in one transaction with `event` (an `audit::append_if_changed`,
+/// so written only if the file went). Whether it went.
+pub async fn remove(db: &D1Database, row: &MediaRow, event: D1PreparedStatement) -> Result<bool> {
     let results = db::batch_results(
         db,
         vec![
-            db::stmt(db, &format!("SELECT {COLUMNS} FROM media WHERE tenant_id = ?1 AND path = ?2"), &args)?,
             db::stmt(
                 db,
-                "UPDATE tenants SET \
-                 used_bytes = MAX(0, used_bytes - COALESCE((SELECT size FROM media WHERE tenant_id = ?1 AND path = ?2), 0)), \
-                 used_files = MAX(0, used_files - (SELECT COUNT(*) FROM media WHERE tenant_id = ?1 AND path = ?2)) \
-                 WHERE id = ?1",
-                &args,
+                "UPDATE tenants SET used_bytes = MAX(0, used_bytes - ?3), used_files = MAX(0, used_files - 1) \
+                 WHERE id = ?1 AND EXISTS (SELECT 1 FROM media WHERE id = ?2)",
+                &[(&row.tenant_id).into(), (&row.id).into(), row.size.into()],
             )?,
-            db::stmt(db, "DELETE FROM media WHERE tenant_id = ?1 AND path = ?2", &args)?,
+            db::stmt(db, "DELETE FROM media WHERE id = ?1", &[(&row.id).into()])?,
+            event,
         ],
     )
     .await?;
-    Ok(results
-        .first()
-        .and_then(|r| r.results::<MediaRow>().ok())
-        .and_then(|mut rows| rows.pop()))
+    Ok(db::changed(&results, 1) > 0)
 }
 
 #[derive(Debug, Clone, Deserialize)]

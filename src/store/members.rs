@@ -36,48 +36,83 @@ pub async fn by_username(
     db::first(db, &sql, &[tenant_id.into(), username.into()]).await
 }
 
+/// Who makes a change, with the role their permission was checked against. Every
+/// change below is conditional on the actor still holding that role when it is
+/// written, so a manager demoted meanwhile changes nothing.
+pub struct Actor<'a> {
+    pub user_id: &'a str,
+    pub role: &'a str,
+}
+
+/// The condition on the actor, whose id and role are arguments `at` and `at + 1`.
+fn actor_holds(at: usize) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM memberships WHERE tenant_id = ?1 AND user_id = ?{at} AND role = ?{})",
+        at + 1
+    )
+}
+
+/// Adds a member, if the actor still holds their role (0 rows otherwise).
 pub fn insert(
     db: &D1Database,
     tenant_id: &str,
     user_id: &str,
     role: &str,
+    actor: &Actor<'_>,
     now: i64,
 ) -> Result<D1PreparedStatement> {
     db::stmt(
         db,
-        "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-        &[tenant_id.into(), user_id.into(), role.into(), now.into()],
+        &format!(
+            "INSERT INTO memberships (tenant_id, user_id, role, created_at) SELECT ?1, ?2, ?3, ?4 WHERE {}",
+            actor_holds(5)
+        ),
+        &[
+            tenant_id.into(), user_id.into(), role.into(), now.into(), actor.user_id.into(), actor.role.into(),
+        ],
     )
 }
 
-/// Changes a role only if it is still `from` (what the caller checked) and never the
-/// owner's. Returns the number of rows changed (0: it moved meanwhile).
-pub async fn set_role(
+/// Changes a role only if it is still `from` (what the caller checked), never the
+/// owner's, and only while the actor holds their role: 0 rows when either moved.
+pub fn set_role(
     db: &D1Database,
     tenant_id: &str,
     user_id: &str,
     from: &str,
     to: &str,
-) -> Result<usize> {
-    db::run(
+    actor: &Actor<'_>,
+) -> Result<D1PreparedStatement> {
+    db::stmt(
         db,
-        "UPDATE memberships SET role = ?4 WHERE tenant_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner'",
-        &[tenant_id.into(), user_id.into(), from.into(), to.into()],
+        &format!(
+            "UPDATE memberships SET role = ?4 WHERE tenant_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner' AND {}",
+            actor_holds(5)
+        ),
+        &[
+            tenant_id.into(), user_id.into(), from.into(), to.into(), actor.user_id.into(), actor.role.into(),
+        ],
     )
-    .await
 }
 
-/// Removes a membership if its role is still `role`, never the owner's.
+/// Removes a membership if its role is still `role`, never the owner's, and only while
+/// the actor holds their role (someone leaving is their own actor).
 pub fn remove(
     db: &D1Database,
     tenant_id: &str,
     user_id: &str,
     role: &str,
+    actor: &Actor<'_>,
 ) -> Result<D1PreparedStatement> {
     db::stmt(
         db,
-        "DELETE FROM memberships WHERE tenant_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner'",
-        &[tenant_id.into(), user_id.into(), role.into()],
+        &format!(
+            "DELETE FROM memberships WHERE tenant_id = ?1 AND user_id = ?2 AND role = ?3 AND role <> 'owner' AND {}",
+            actor_holds(4)
+        ),
+        &[
+            tenant_id.into(), user_id.into(), role.into(), actor.user_id.into(), actor.role.into(),
+        ],
     )
 }
 

@@ -33,10 +33,39 @@ pub fn insert(
     body: &str,
     now: i64,
 ) -> Result<D1PreparedStatement> {
+    insert_when(db, user_id, kind, subject, body, now, false)
+}
+
+/// Like `insert`, inside a batch right after a conditional write: the message is written
+/// only if that statement changed a row.
+pub fn insert_if_changed(
+    db: &D1Database,
+    user_id: &str,
+    kind: &str,
+    subject: &str,
+    body: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    insert_when(db, user_id, kind, subject, body, now, true)
+}
+
+fn insert_when(
+    db: &D1Database,
+    user_id: &str,
+    kind: &str,
+    subject: &str,
+    body: &str,
+    now: i64,
+    only_if_changed: bool,
+) -> Result<D1PreparedStatement> {
     db::stmt(
         db,
-        "INSERT INTO messages (id, user_id, kind, subject, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[crypto::uuid_v7(now as u64).as_str().into(), user_id.into(), kind.into(), subject.into(), body.into(), now.into()],
+        "INSERT INTO messages (id, user_id, kind, subject, body, created_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+         WHERE ?7 = 0 OR changes() > 0",
+        &[
+            crypto::uuid_v7(now as u64).as_str().into(), user_id.into(), kind.into(), subject.into(), body.into(),
+            now.into(), i64::from(only_if_changed).into(),
+        ],
     )
 }
 

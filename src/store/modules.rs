@@ -3,7 +3,7 @@
 
 use super::db;
 use serde::Deserialize;
-use worker::{D1Database, Result};
+use worker::{D1Database, D1PreparedStatement, Result};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModuleRow {
@@ -107,9 +107,16 @@ pub async fn mark_ready(db: &D1Database, v: &VersionRow) -> Result<()> {
     Ok(())
 }
 
-/// Deletes a module and gives its versions' usage back, in one transaction.
-pub async fn delete(db: &D1Database, tenant_id: &str, module_id: &str) -> Result<()> {
-    db::batch(
+/// Deletes a module and gives its versions' usage back, in one transaction with `event`
+/// (an `audit::append_if_changed`, so written only if the module was still there).
+/// Whether it was.
+pub async fn delete(
+    db: &D1Database,
+    tenant_id: &str,
+    module_id: &str,
+    event: D1PreparedStatement,
+) -> Result<bool> {
+    let results = db::batch_results(
         db,
         vec![
             db::stmt(
@@ -121,9 +128,11 @@ pub async fn delete(db: &D1Database, tenant_id: &str, module_id: &str) -> Result
                 &[tenant_id.into(), module_id.into()],
             )?,
             db::stmt(db, "DELETE FROM modules WHERE id = ?1", &[module_id.into()])?,
+            event,
         ],
     )
-    .await
+    .await?;
+    Ok(db::changed(&results, 1) > 0)
 }
 
 /// A ready version of a tenant's module, for serving and installing.

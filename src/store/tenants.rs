@@ -90,21 +90,48 @@ fn render_home(t: &NewTenant<'_>) -> Vec<u8> {
 /// Statements creating the tenant, its owner membership and its public home room (whose
 /// `index.html` counts in the tenant's usage).
 pub fn insert(db: &D1Database, t: &NewTenant<'_>) -> Result<Vec<D1PreparedStatement>> {
+    statements(db, t, None)
+}
+
+/// Like `insert`, for an organisation whose owner may own at most `cap` of them: when
+/// they already do, the first statement inserts nothing and neither do the others (so
+/// parallel creates cannot overshoot the cap).
+pub fn insert_organisation(
+    db: &D1Database,
+    t: &NewTenant<'_>,
+    cap: i64,
+) -> Result<Vec<D1PreparedStatement>> {
+    statements(db, t, Some(cap))
+}
+
+fn statements(
+    db: &D1Database,
+    t: &NewTenant<'_>,
+    cap: Option<i64>,
+) -> Result<Vec<D1PreparedStatement>> {
     let index_bytes = render_home(t).len() as i64;
+    let cap = cap.map_or(db::Arg::Null, db::Arg::Int);
     Ok(vec![
         db::stmt(
             db,
-            "INSERT INTO tenants (id, slug, kind, display_name, home_room_id, created_at, used_bytes, used_files) VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, 1)",
-            &[t.tenant_id.into(), t.slug.into(), t.display_name.into(), t.room_id.into(), t.now.into(), index_bytes.into(), t.kind.into()],
+            "INSERT INTO tenants (id, slug, kind, display_name, home_room_id, created_at, used_bytes, used_files) \
+             SELECT ?1, ?2, ?7, ?3, ?4, ?5, ?6, 1 WHERE ?8 IS NULL OR (SELECT COUNT(*) FROM tenants o \
+             JOIN memberships m ON m.tenant_id = o.id WHERE m.user_id = ?9 AND m.role = 'owner' AND o.kind = 'organisation') < ?8",
+            &[
+                t.tenant_id.into(), t.slug.into(), t.display_name.into(), t.room_id.into(), t.now.into(),
+                index_bytes.into(), t.kind.into(), cap, t.owner_id.into(),
+            ],
         )?,
         db::stmt(
             db,
-            "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES (?1, ?2, 'owner', ?3)",
+            "INSERT INTO memberships (tenant_id, user_id, role, created_at) SELECT ?1, ?2, 'owner', ?3 \
+             WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)",
             &[t.tenant_id.into(), t.owner_id.into(), t.now.into()],
         )?,
         db::stmt(
             db,
-            "INSERT INTO rooms (id, tenant_id, slug, title, visibility, created_at, updated_at, bytes, files) VALUES (?1, ?2, 'home', 'Home', 'public', ?3, ?3, ?4, 1)",
+            "INSERT INTO rooms (id, tenant_id, slug, title, visibility, created_at, updated_at, bytes, files) \
+             SELECT ?1, ?2, 'home', 'Home', 'public', ?3, ?3, ?4, 1 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?2)",
             &[t.room_id.into(), t.tenant_id.into(), t.now.into(), index_bytes.into()],
         )?,
     ])
@@ -141,19 +168,18 @@ pub async fn of_user(db: &D1Database, user_id: &str) -> Result<Vec<TenantRow>> {
     db::all(db, &sql, &[user_id.into()]).await
 }
 
-pub async fn update(
+/// Applies a settings change; `None` leaves a column as it is.
+pub fn update(
     db: &D1Database,
     tenant_id: &str,
     display_name: Option<&str>,
     home_room_id: Option<&str>,
-) -> Result<()> {
-    db::run(
+) -> Result<D1PreparedStatement> {
+    db::stmt(
         db,
         "UPDATE tenants SET display_name = COALESCE(?2, display_name), home_room_id = COALESCE(?3, home_room_id) WHERE id = ?1",
         &[tenant_id.into(), display_name.into(), home_room_id.into()],
     )
-    .await?;
-    Ok(())
 }
 
 pub async fn room_ids(db: &D1Database, tenant_id: &str) -> Result<Vec<String>> {

@@ -214,9 +214,10 @@ pub async fn list_pats(db: &D1Database, user_id: &str) -> Result<Vec<PatRow>> {
     .await
 }
 
-pub async fn delete_pat(db: &D1Database, user_id: &str, id: &str) -> Result<bool> {
+/// Deletes one of the user's tokens (0 rows when it is not theirs or gone).
+pub fn delete_pat(db: &D1Database, user_id: &str, id: &str) -> Result<D1PreparedStatement> {
     let sql = "DELETE FROM access_tokens WHERE id = ?1 AND user_id = ?2";
-    Ok(db::run(db, sql, &[id.into(), user_id.into()]).await? > 0)
+    db::stmt(db, sql, &[id.into(), user_id.into()])
 }
 
 /// Revokes every personal access token of a user (account recovery).

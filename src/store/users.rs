@@ -107,18 +107,18 @@ pub fn mark_verified(db: &D1Database, user_id: &str, email: &str) -> Result<D1Pr
 }
 
 /// Applies a profile change; `None` leaves a column as it is.
-pub async fn update_profile(
+pub fn update_profile(
     db: &D1Database,
     user_id: &str,
     display_name: Option<&str>,
     preferences: Option<&str>,
     email: Option<&str>,
-) -> Result<()> {
+) -> Result<D1PreparedStatement> {
     let sql = "UPDATE users SET display_name = COALESCE(?2, display_name), \
                preferences = COALESCE(?3, preferences), \
                email_verified = CASE WHEN ?4 IS NULL OR ?4 = email THEN email_verified ELSE 0 END, \
                email = COALESCE(?4, email) WHERE id = ?1";
-    db::run(
+    db::stmt(
         db,
         sql,
         &[
@@ -128,8 +128,6 @@ pub async fn update_profile(
             email.into(),
         ],
     )
-    .await?;
-    Ok(())
 }
 
 pub fn delete(db: &D1Database, user_id: &str) -> Result<D1PreparedStatement> {

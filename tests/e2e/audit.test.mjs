@@ -1,17 +1,20 @@
 // The audit log (docs/teams.md "Audit log"): who may read it, which events each audited
 // action writes (action, actor, target, details), newest first with cursor paging,
-// account events visible only to their own user, no secrets, and append-only storage.
+// account events visible only to their own user, no secrets, append-only storage that
+// refuses deleting young events, and the events of deletions (organisations, accounts).
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import {
   test, api, register, registerVerified, login, loginOk, strongPassword, uniqueName, currentIp, describeRes,
+  request, outbox, nextMail, OTP_RE, BASE,
 } from '../lib/client.mjs';
 import { assertStatus, assertError, assertValidation, assertId, assertTime } from '../lib/expect.mjs';
 import { d1Live } from '../lib/d1.mjs';
 import { roomApi, createRoom } from '../lib/rooms.mjs';
 import {
   createOrg, addMember, patchMember, removeMember, auditRaw, auditPage, auditAll, waitForAudit, findEvent,
-  putMedia, createPat,
+  putMedia, createPat, membersOf,
 } from '../lib/teams.mjs';
 
 /** Every action the spec's event table names. */
@@ -19,10 +22,10 @@ const AUDITED = new Set([
   'auth.sign_in', 'auth.sign_in_failed', 'account.password_changed', 'account.password_reset', 'account.email_changed',
   'token.created', 'token.deleted', 'tenant.created', 'tenant.updated', 'member.added', 'member.role_changed',
   'member.removed', 'room.created', 'room.visibility_changed', 'room.deleted', 'module.deleted', 'media.deleted',
-  'room.private_read',
+  'room.private_read', 'tenant.deleted',
 ]);
 const ACCOUNT_ACTIONS = ['auth.sign_in', 'auth.sign_in_failed', 'account.password_changed', 'account.password_reset',
-  'account.email_changed', 'token.created', 'token.deleted'];
+  'account.email_changed', 'token.created', 'token.deleted', 'tenant.deleted'];
 
 /** The shape every item has: {id, time, action, actor, target, ip, details}. */
 function assertItem(e) {
@@ -275,4 +278,104 @@ test('events are deleted with their organisation', async () => {
   assertStatus(await api('DELETE', `/tenants/${created.slug}`, { token: alice.access }), 204);
 
   assert.equal(await count(), 0, 'no events of a deleted organisation remain');
+});
+
+const DAY = 24 * 3_600_000;
+const countEvents = async (tenantId) =>
+  Number((await d1Live([['SELECT count(*) FROM audit_events WHERE tenant_id = ?', [tenantId]]]))[0][0][0]);
+
+test('young events cannot be deleted while their tenant exists; the hourly purge still deletes old ones', async () => {
+  const alice = await register();
+  const created = await createOrg(alice.access);
+  const [event] = (await auditPage(alice.access, created.slug, { limit: 1 })).items;
+  assert.equal(event?.action, 'tenant.created');
+  const now = Date.now();
+  const seed = (id, age) => [
+    `INSERT INTO audit_events (id, tenant_id, action, target, created_at) VALUES (?, ?, 'room.created', 'seeded', ${now - age})`,
+    [id, created.id],
+  ];
+  const [young, old] = [crypto.randomUUID(), crypto.randomUUID()];
+  await d1Live([seed(young, 399 * DAY)]);
+
+  await assert.rejects(d1Live([['DELETE FROM audit_events WHERE id = ?', [event.id]]]), /kept for 400 days/, 'a new event');
+  await assert.rejects(d1Live([['DELETE FROM audit_events WHERE id = ?', [young]]]), /kept for 400 days/, 'a 399-day-old event');
+  await assert.rejects(d1Live([['DELETE FROM audit_events WHERE tenant_id = ?', [created.id]]]), /kept for 400 days/, 'all at once');
+  const [rows] = await d1Live([['SELECT count(*) FROM audit_events WHERE tenant_id = ?', [created.id]]]);
+  assert.equal(Number(rows[0][0]), 2, 'the refused deletes deleted nothing');
+  // Seeded only now: another test's purge may run at any time.
+  await d1Live([seed(old, 401 * DAY)]);
+
+  const cron = await request(`${BASE}/__scheduled?cron=${encodeURIComponent('17 * * * *')}`);
+
+  assertStatus(cron, 200);
+  const [left] = await d1Live([['SELECT id FROM audit_events WHERE id IN (?, ?, ?)', [event.id, young, old]]]);
+  assert.deepEqual(left.map((r) => r[0]).sort(), [event.id, young].sort(), 'the purge took the 401-day-old event only');
+});
+
+test('deleting an organisation writes tenant.deleted to the owner’s personal log, for the owner only', async () => {
+  const [alice, carol] = await Promise.all([register(), register()]);
+  const created = await createOrg(alice.access, undefined, { display_name: 'Gone Soon' });
+  await createRoom(alice.access, created.slug, { slug: 'r' });
+  await addMember(alice.access, alice.username, carol.username, 'admin');
+  assert.ok((await countEvents(created.id)) >= 2, 'the organisation has events');
+
+  assertStatus(await api('DELETE', `/tenants/${created.slug}`, { token: alice.access }), 204);
+
+  assert.equal(await countEvents(created.id), 0, 'its own events went with it');
+  const mine = await auditAll(alice.access, alice.username);
+  const gone = findEvent(mine, 'tenant.deleted', created.slug);
+  assert.ok(gone, `tenant.deleted in alice's log: ${JSON.stringify(mine.map((e) => e.action))}`);
+  assertItem(gone);
+  assert.equal(gone.actor?.username, alice.username);
+  assert.equal(gone.ip, currentIp());
+  assert.equal(gone.details?.rooms, 2, `home and r: ${JSON.stringify(gone)}`);
+  assert.equal(gone.details?.display_name, 'Gone Soon');
+  const carolView = await auditAll(carol.access, alice.username);
+  assert.ok(!findEvent(carolView, 'tenant.deleted'), 'another admin of alice’s tenant does not see it');
+});
+
+test('deleting an account writes member.removed to every other tenant it belonged to; its own log goes with it', async () => {
+  const [alice, bob, carol] = await Promise.all([register(), register(), register()]);
+  const org = (await createOrg(alice.access)).slug;
+  await addMember(alice.access, org, bob.username, 'member');
+  await addMember(carol.access, carol.username, bob.username, 'viewer');
+  await loginOk(bob.username, bob.password);
+  const [[bobTenant]] = await d1Live([['SELECT id FROM tenants WHERE slug = ?', [bob.username]]]);
+  assert.ok((await countEvents(bobTenant[0])) >= 1, 'bob has events of his own');
+
+  assertStatus(await api('DELETE', '/me', { token: bob.access, body: { password: bob.password } }), 204);
+
+  for (const [u, t, role] of [[alice, org, 'member'], [carol, carol.username, 'viewer']]) {
+    const items = await auditAll(u.access, t);
+    const removed = findEvent(items, 'member.removed', bob.username);
+    assert.ok(removed, `member.removed of bob in ${t}: ${JSON.stringify(items.map((e) => e.action))}`);
+    assertItem(removed);
+    assert.deepEqual(removed.details, { role, account_deleted: true });
+    assert.equal(removed.actor?.username, bob.username, 'the account’s own act, under its last name');
+    assert.equal(removed.ip, currentIp());
+  }
+  assert.equal(await countEvents(bobTenant[0]), 0, 'the personal tenant’s events went with it');
+  assert.deepEqual((await membersOf(alice.access, org)).map((m) => m.username), [alice.username]);
+});
+
+test('a failed code sign-in to an existing account is audited, and answers like an unknown address', async () => {
+  const u = await register();
+  const before = await outbox(u.email);
+  assertStatus(await api('POST', '/auth/otp/request', { body: { email: u.email } }), 202);
+  const { match } = await nextMail(u.email, OTP_RE, before);
+  const wrong = String((Number(match[1]) + 1) % 1_000_000).padStart(6, '0');
+
+  const known = await api('POST', '/auth/otp/verify', { body: { email: u.email, code: wrong } });
+  const unknown = await api('POST', '/auth/otp/verify', { body: { email: `${uniqueName('nobody')}@example.test`, code: wrong } });
+
+  assertError(known, 401, 'INVALID_CREDENTIALS');
+  assertError(unknown, 401, 'INVALID_CREDENTIALS');
+  assert.equal(known.text, unknown.text, 'the same answer');
+  const failed = await waitForAudit(u.access, u.username, (items) => findEvent(items, 'auth.sign_in_failed'), { what: 'auth.sign_in_failed' });
+  assertItem(failed);
+  assert.deepEqual(failed.details, { method: 'code' });
+  assert.equal(failed.target, u.username);
+  assert.equal(failed.ip, currentIp());
+  const text = JSON.stringify(await auditAll(u.access, u.username));
+  assert.ok(!text.includes(match[1]) && !text.includes(wrong), 'no codes in the log');
 });

@@ -5,13 +5,13 @@
 
 import assert from 'node:assert/strict';
 import {
-  test, api, register, registerVerified, tenant, tenantUrl, uniqueName, describeRes,
+  test, api, register, registerVerified, tenant, tenantUrl, uniqueName, describeRes, sleep,
 } from '../lib/client.mjs';
 import { assertStatus, assertError, assertValidation, assertId, assertTime } from '../lib/expect.mjs';
 import { roomApi, createRoom, putFile, putFileOk, getFile } from '../lib/rooms.mjs';
 import {
   ROLES, orgSlug, postTenant, createOrg, tenantsOf, addMember, addMemberRaw, patchMember, removeMember,
-  membersOf, auditRaw, publishVersion, putMedia, createPat,
+  membersOf, auditRaw, auditAll, publishVersion, putMedia, createPat, heldRequest,
 } from '../lib/teams.mjs';
 
 const rank = (role) => ROLES.indexOf(role);
@@ -114,6 +114,24 @@ test('one user owns at most 10 organisations: the 11th is 403 TENANT_LIMIT', asy
     'ten organisations, not eleven',
   );
   assertStatus(await tenant(extra, '/'), 404, 'the refused slug has no host');
+});
+
+test('parallel creates stop at 10: the insert itself counts, so no race overshoots the cap', async () => {
+  const alice = await register();
+  const slugs = Array.from({ length: 14 }, () => orgSlug());
+
+  const results = await Promise.all(slugs.map((slug) => postTenant(alice.access, { slug })));
+
+  const created = slugs.filter((_, i) => results[i].status === 201);
+  const refused = results.filter((res) => res.status !== 201);
+  assert.equal(created.length, 10, `exactly ten created: ${results.map((r) => r.status).join(' ')}`);
+  for (const res of refused) assertError(res, 403, 'TENANT_LIMIT');
+  const owned = (await tenantsOf(alice.access)).filter((t) => t.kind === 'organisation');
+  assert.deepEqual(owned.map((t) => t.slug).sort(), [...created].sort(), 'the ten that answered 201, no more');
+  for (const slug of slugs.filter((s) => !created.includes(s))) {
+    assertStatus(await tenant(slug, '/'), 404, `refused ${slug} has no host`);
+    assertStatus(await postTenant((await register()).access, { slug }), 201, `refused ${slug} stays free`);
+  }
 });
 
 // ---------------------------------------------------------------- members
@@ -238,7 +256,8 @@ test('the role table: each role against each representative action', async () =>
     for (const wanted of ROLES) {
       const res = await addMemberRaw(u.access, org, target.username, wanted);
       if (wanted === 'owner') {
-        check(role, `add an ${wanted}`, res, 403, rank(role) >= rank('manager') ? ['OWNER_FIXED'] : ['OWNER_FIXED', 'FORBIDDEN']);
+        // Roles that manage nobody hear only that (FORBIDDEN); the others, the owner rule.
+        check(role, `add an ${wanted}`, res, 403, rank(role) >= rank('manager') ? ['OWNER_FIXED'] : ['FORBIDDEN']);
       } else if (rank(role) >= rank('manager') && rank(wanted) < rank(role)) {
         check(role, `add a ${wanted}`, res, 201);
         if (res.status === 201) assertStatus(await removeMember(owner.access, org, target.username), 204, 'reset the target');
@@ -341,6 +360,10 @@ test('the one owner: never demoted or removed, cannot leave; others may leave', 
   assertError(await removeMember(adam.access, org, alice.username), 403, 'OWNER_FIXED');
   assertError(await removeMember(alice.access, org, alice.username), 409, 'OWNER_CANNOT_LEAVE');
   assertError(await patchMember(alice.access, org, adam.username, 'owner'), 403, 'OWNER_FIXED');
+  // A viewer or member manages nobody: FORBIDDEN, even about the owner.
+  assertError(await patchMember(vic.access, org, alice.username, 'viewer'), 403, 'FORBIDDEN');
+  assertError(await removeMember(mia.access, org, alice.username), 403, 'FORBIDDEN');
+  assertError(await patchMember(mia.access, org, vic.username, 'owner'), 403, 'FORBIDDEN');
 
   const members = await membersOf(alice.access, org);
   assert.deepEqual(members.filter((m) => m.role === 'owner').map((m) => m.username), [alice.username], 'exactly one owner');
@@ -373,7 +396,7 @@ test('personal tenants use the same model: alice invites bob as a member, bob wr
   assert.equal((await getFile(alice.access, alice.username, 'home', 'bob.txt')).text, 'from bob');
   assert.equal((await tenant(alice.username, '/bob.txt')).text, 'from bob', 'served on alice’s host');
   assertError(await api('DELETE', `/tenants/${alice.username}`, { token: bob.access }), 403, 'FORBIDDEN');
-  assertError(await removeMember(bob.access, alice.username, alice.username), 403, 'OWNER_FIXED');
+  assertError(await removeMember(bob.access, alice.username, alice.username), 403, 'FORBIDDEN');
   assert.deepEqual(
     (await membersOf(bob.access, alice.username)).map((m) => [m.username, m.role]),
     [[alice.username, 'owner'], [bob.username, 'member']],
@@ -433,6 +456,76 @@ test('DELETE /tenants/{org}: only the owner; host and slug are freed; personal t
 
   assertStatus(await api('DELETE', '/me', { token: alice.access, body: { password: alice.password } }), 204, 'DELETE /me works once no organisation is owned');
   assertStatus(await tenant(alice.username, '/'), 404);
+});
+
+test('only a signed-in owner deletes an organisation: a personal access token gets 403 SESSION_REQUIRED', async () => {
+  const alice = await registerVerified();
+  const org = (await createOrg(alice.access)).slug;
+  const unscoped = await createPat(alice.access, { scope: 'write' });
+  const scoped = await createPat(alice.access, { scope: 'write', tenant: org });
+
+  for (const pat of [unscoped, scoped]) {
+    assertError(await api('DELETE', `/tenants/${org}`, { token: pat.token }), 403, 'SESSION_REQUIRED');
+  }
+
+  assertStatus(await tenant(org, '/'), 200, 'the organisation is still there');
+  assertStatus(await api('GET', `/tenants/${org}`, { token: unscoped.token }), 200, 'the token still reads it');
+  assertStatus(await api('DELETE', `/tenants/${org}`, { token: alice.access }), 204, 'the signed-in owner may');
+  assertStatus(await tenant(org, '/'), 404);
+});
+
+test('a room-scoped token reads no tenant-wide lists: media, modules, usage, members, audit are 403', async () => {
+  const alice = await registerVerified();
+  const t = alice.username;
+  await createRoom(alice.access, t, { slug: 'garden' });
+  assertStatus(await putMedia(alice.access, t, 'logo.txt', 'logo'), 201);
+  assertStatus(await api('POST', `/tenants/${t}/modules`, { token: alice.access, body: { name: 'kit' } }), 201);
+  const room = await createPat(alice.access, { scope: 'read', tenant: t, room: 'garden' });
+  const whole = await createPat(alice.access, { scope: 'read', tenant: t });
+  const reads = ['/media', '/media/logo.txt', '/modules', '/modules/kit', '/usage', '/members', '/audit'];
+
+  for (const p of reads) {
+    assertError(await api('GET', `/tenants/${t}${p}`, { token: room.token }), 403, 'INSUFFICIENT_SCOPE');
+    assertStatus(await api('GET', `/tenants/${t}${p}`, { token: whole.token }), 200, `a tenant-wide token reads ${p}`);
+  }
+
+  // What the token does reach: its room, and the tenant itself (as GET /tenants lists it).
+  assertStatus(await api('GET', `/tenants/${t}/rooms/garden/files`, { token: room.token }), 200);
+  const listed = await api('GET', `/tenants/${t}/rooms`, { token: room.token });
+  assert.deepEqual(listed.json.map((r) => r.slug), ['garden']);
+  const self = await api('GET', `/tenants/${t}`, { token: room.token });
+  assertStatus(self, 200);
+  assert.deepEqual(Object.keys(self.json).sort(), Object.keys((await tenantsOf(room.token))[0]).sort(), 'the same fields GET /tenants shows');
+});
+
+test('a manager demoted between the role check and the write changes nothing: 409 MEMBER_CHANGED', async () => {
+  const [owner, manager, member, newcomer] = await Promise.all(Array.from({ length: 4 }, () => register()));
+  const org = (await createOrg(owner.access)).slug;
+  await addMember(owner.access, org, manager.username, 'manager');
+  await addMember(owner.access, org, member.username, 'member');
+  const roles = async () => Object.fromEntries((await membersOf(owner.access, org)).map((m) => [m.username, m.role]));
+
+  // The handler checks the manager's role, then waits for the body; meanwhile the owner
+  // demotes them; the write, conditional on the role checked, changes nothing.
+  const attempts = [
+    ['PATCH', `/tenants/${org}/members/${member.username}`, { role: 'viewer' }],
+    ['POST', `/tenants/${org}/members`, { username: newcomer.username, role: 'viewer' }],
+  ];
+  for (const [method, path, body] of attempts) {
+    assertStatus(await patchMember(owner.access, org, manager.username, 'manager'), 200, 'the manager is a manager');
+    const held = heldRequest(method, path, manager.access, body);
+    await sleep(1500);
+    assertStatus(await patchMember(owner.access, org, manager.username, 'viewer'), 200, 'demoted meanwhile');
+    held.release();
+    const res = await held.response;
+    assertError(res, 409, 'MEMBER_CHANGED');
+  }
+
+  assert.deepEqual(await roles(), { [owner.username]: 'owner', [manager.username]: 'viewer', [member.username]: 'member' });
+  const log = await auditAll(owner.access, org);
+  assert.ok(!log.some((e) => e.actor?.username === manager.username), `nothing by the demoted manager: ${JSON.stringify(log.map((e) => [e.action, e.actor?.username]))}`);
+  const inbox = await api('GET', '/me/messages', { token: newcomer.access });
+  assert.ok(!inbox.json.some((m) => `${m.subject} ${m.body}`.includes(org)), 'no note for the newcomer');
 });
 
 // ---------------------------------------------------------------- strangers

@@ -3,7 +3,8 @@
 // slug, so one user can act in several tenants.
 
 import assert from 'node:assert/strict';
-import { api, uniqueName, describeRes, sleep } from './client.mjs';
+import http from 'node:http';
+import { api, uniqueName, describeRes, sleep, BASE, currentIp } from './client.mjs';
 import { assertStatus } from './expect.mjs';
 
 /** Roles, weakest first. */
@@ -126,4 +127,41 @@ export async function createPat(access, body = {}) {
   const res = await api('POST', '/me/tokens', { token: access, body: { name: 'e2e', scope: 'write', ...body } });
   assertStatus(res, 201, `create token ${JSON.stringify(body)}`);
   return res.json;
+}
+
+/**
+ * A JSON API request whose headers go out now and whose body waits for `release()`:
+ * the Worker starts the handler (authentication, the role check) and then waits on the
+ * body, so a test can change something between the check and the write.
+ * Returns {release(), response: Promise<{status, text, json}>}.
+ */
+export function heldRequest(method, apiPath, token, body) {
+  const payload = Buffer.from(JSON.stringify(body));
+  const url = new URL(`${BASE}/api/v1${apiPath}`);
+  let req;
+  const response = new Promise((resolve, reject) => {
+    req = http.request({
+      host: '127.0.0.1', port: url.port, method, path: url.pathname, agent: false, timeout: 60_000,
+      headers: {
+        host: url.host, authorization: `Bearer ${token}`, 'content-type': 'application/json',
+        'content-length': String(payload.length), 'cf-connecting-ip': currentIp(),
+      },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        const headers = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+        resolve({ status: res.statusCode, headers, text, json, method, url: url.href });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${apiPath} timed out`)));
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+  return { release: () => req.end(payload), response };
 }
