@@ -16,16 +16,9 @@ import { createRoom, putFileOk, getTenant } from '../lib/rooms.mjs';
 import { d1Live } from '../lib/d1.mjs';
 import {
   GRANT_COOKIE, GRANT_MAX_AGE, tenantOrigin, grantCookie, withGrant, askGrant, issueCode, exchange, grantSetCookie,
-  grantFor, assertSignInRedirect, assertPrivateHeaders, createOrg, addMember, marker, newState, stateDigest, stateCookie,
+  grantFor, assertSignInRedirect, assertPrivateHeaders, createOrg, addMember, marker, privateRoom, newState, stateDigest, stateCookie,
 } from '../lib/private.mjs';
 
-/** A private room `slug` in tenant `t` holding `secret.txt` with a fresh marker. Returns the marker. */
-async function privateRoom(owner, t, slug = 'vault') {
-  const secret = marker(slug);
-  await createRoom(owner.access, t, { slug, visibility: 'private' });
-  await putFileOk(owner.access, t, slug, 'secret.txt', `the ${secret}`);
-  return secret;
-}
 
 /** The grant opens the room: 200 with the content and private headers. */
 async function assertOpens(t, grant, secret, p = '/rooms/vault/secret.txt', what = '') {

@@ -15,16 +15,9 @@ import { createRoom, putFileOk } from '../lib/rooms.mjs';
 import { patFor, infoRefs } from '../lib/git.mjs';
 import {
   GRANT_COOKIE, grantCookie, withGrant, askGrant, issueCode, exchange, grantSetCookie, grantFor,
-  assertSignInRedirect, assertPrivateHeaders, createOrg, addMember, marker, newState, stateCookie,
+  assertSignInRedirect, assertPrivateHeaders, createOrg, addMember, marker, privateRoom, newState, stateCookie,
 } from '../lib/private.mjs';
 
-/** A private room `slug` of `t` holding `secret.txt` with a fresh marker; the marker. */
-async function privateRoom(owner, t, slug = 'vault') {
-  const secret = marker(slug);
-  await createRoom(owner.access, t, { slug, visibility: 'private' });
-  await putFileOk(owner.access, t, slug, 'secret.txt', `the ${secret}`);
-  return secret;
-}
 
 test('a one-time code opens the room only in the browser that set out from the tenant host', async () => {
   const u = await register();

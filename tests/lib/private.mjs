@@ -10,6 +10,7 @@ import {
   api, request, tenantUrl, describeRes, cookiesFrom, uniqueName, STATE_DIR, APP_ORIGIN, PORT, sleep,
 } from './client.mjs';
 import { assertStatus } from './expect.mjs';
+import { createRoom, putFileOk } from './rooms.mjs';
 
 export const GRANT_COOKIE = '__Host-rooom_grant';
 export const GRANT_MAX_AGE = 43200;
@@ -277,4 +278,12 @@ export async function settle(fetchIt, done, check = () => {}, { timeout = 4000 }
     if (Date.now() > deadline) assert.fail(`did not settle within ${timeout} ms: ${describeRes(res)}`);
     await sleep(150);
   }
+}
+
+/** A private room `slug` of `t` holding `secret.txt` ("the <marker>"); the marker. */
+export async function privateRoom(owner, t, slug = 'vault') {
+  const secret = marker(slug);
+  await createRoom(owner.access, t, { slug, visibility: 'private' });
+  await putFileOk(owner.access, t, slug, 'secret.txt', `the ${secret}`);
+  return secret;
 }
