@@ -242,13 +242,11 @@ pub fn to_sign_in(req: &Request, config: &Config, tenant: &str) -> ApiResult<Res
     let url = req.url()?;
     let back = ReturnPath::for_request(url.path(), url.query());
     let mut location = parse_url(&format!("{}/grant", config.app_origin()))?;
-    location
-        .query_pairs_mut()
-        .append_pair("tenant", tenant)
-        .append_pair("return", back.as_str());
     let state = HandoffState::new();
     location
         .query_pairs_mut()
+        .append_pair("tenant", tenant)
+        .append_pair("return", back.as_str())
         .append_pair("state", state.as_str());
     let mut response = Response::empty()?.with_status(302);
     let headers = response.headers_mut();

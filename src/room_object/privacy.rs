@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::rc::Rc;
-use worker::{ByteStream, Data, FixedLengthStream, Response, Result};
+use worker::{ByteStream, D1Database, Data, FixedLengthStream, Response, Result};
 
 #[derive(Deserialize)]
 struct RoomKeyRow {
@@ -27,13 +27,7 @@ pub(super) async fn sealing_key(room: &Room, ctx: &RoomCtx) -> Result<Option<Rc<
     if let Some(known) = room.sealing.borrow().as_ref() {
         return Ok(known.clone());
     }
-    let db = room.env.d1("DB")?;
-    let row: Option<RoomKeyRow> = db::first(
-        &db,
-        "SELECT visibility, data_key FROM rooms WHERE id = ?1",
-        &[ctx.room.as_str().into()],
-    )
-    .await?;
+    let row = key_row(&room.env.d1("DB")?, &ctx.room).await?;
     let key = match row {
         Some(RoomKeyRow {
             visibility,
@@ -46,6 +40,16 @@ pub(super) async fn sealing_key(room: &Room, ctx: &RoomCtx) -> Result<Option<Rc<
     };
     *room.sealing.borrow_mut() = Some(key.clone());
     Ok(key)
+}
+
+/// The room's visibility and wrapped data key, as D1 has them.
+async fn key_row(db: &D1Database, room_id: &str) -> Result<Option<RoomKeyRow>> {
+    db::first(
+        db,
+        "SELECT visibility, data_key FROM rooms WHERE id = ?1",
+        &[room_id.into()],
+    )
+    .await
 }
 
 /// The room's data key, made and stored (wrapped) the first time it is needed. The
@@ -198,14 +202,11 @@ pub(super) async fn set_visibility(room: &Room, ctx: &RoomCtx, to: &str) -> Resu
     };
     // What the room was before this call, read under the write lock that serialises
     // visibility changes: the caller's audit event says what really changed.
-    let before: Option<RoomKeyRow> = db::first(
-        &db,
-        "SELECT visibility, data_key FROM rooms WHERE id = ?1",
-        &[ctx.room.as_str().into()],
-    )
-    .await?;
-    let from = before.map(|row| row.visibility).unwrap_or_default();
-    let data_key = match sealed::wrapped_key(&db, &ctx.room).await? {
+    let (from, wrapped) = key_row(&db, &ctx.room)
+        .await?
+        .map(|row| (row.visibility, row.data_key))
+        .unwrap_or_default();
+    let data_key = match wrapped {
         Some(wrapped) => Rc::new(sealed::unwrap(&room.env, &wrapped, &ctx.room)?),
         None if private => Rc::new(data_key_for(room, ctx).await?),
         None => Rc::new(DataKey::generate()), // never used: a room without a key has nothing sealed
